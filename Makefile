@@ -1,0 +1,43 @@
+# Tallyhouse: every target creates and reuses .venv itself, and keeps .venv/bin on PATH
+# because dagster-dbt calls the `dbt` executable.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+
+.PHONY: demo test lint bench ui install install-dev clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	mkdir -p $(DAGSTER_HOME)
+	tallyhouse demo
+
+test: $(VENV)/.installed-dev
+	mkdir -p $(DAGSTER_HOME)
+	pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	ruff check dagster_project rule_engine tests
+	ruff format --check dagster_project rule_engine tests
+
+bench: $(VENV)/.installed
+	$(PY) -m bench $(BENCH_ARGS)
+
+ui: $(VENV)/.installed
+	mkdir -p $(DAGSTER_HOME)
+	tallyhouse ui
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs
