@@ -1,0 +1,106 @@
+"""Ingestion of new landing files into the warehouse's ingestion log (raw.event_records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from .landing import LandingFile, discover_landing_files
+from .readers import UnreadableFile, stage_landing_file
+from .records import classify_batch, ensure_raw_tables, prepare_batch
+
+__all__ = ["IngestionSummary", "ingest_landing", "ensure_raw_tables"]
+
+
+@dataclass
+class IngestionSummary:
+    files_ingested: list[str] = field(default_factory=list)
+    files_rejected: dict[str, str] = field(default_factory=dict)
+    files_already_ingested: list[str] = field(default_factory=list)
+    files_ignored: list[str] = field(default_factory=list)
+    records_by_status: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def records(self) -> int:
+        return sum(self.records_by_status.values())
+
+
+def _new_files(
+    con: duckdb.DuckDBPyConnection, files: list[LandingFile]
+) -> list[tuple[LandingFile, str]]:
+    """Files whose content was never ingested, with their raw_ref prefix.
+
+    A name seen before with other content is a new file: its refs read `<name>@<sha8>`.
+    """
+    known = con.execute("select content_sha256, file_name from raw.landing_files").fetchall()
+    known_hashes = {sha for sha, _ in known}
+    known_names = {name for _, name in known}
+    new: list[tuple[LandingFile, str]] = []
+    for landing in files:
+        if landing.content_sha256 in known_hashes:
+            continue
+        prefix = landing.name
+        if landing.name in known_names:
+            prefix = f"{landing.name}@{landing.content_sha256[:8]}"
+        known_hashes.add(landing.content_sha256)
+        known_names.add(landing.name)
+        new.append((landing, prefix))
+    return new
+
+
+def ingest_landing(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path, received_at: datetime
+) -> IngestionSummary:
+    """Ingest every new, complete landing file in one transaction: all of the batch or none."""
+    ensure_raw_tables(con)
+    files, ignored = discover_landing_files(landing_dir)
+    summary = IngestionSummary(files_ignored=ignored)
+    new = _new_files(con, files)
+    new_hashes = {landing.content_sha256 for landing, _ in new}
+    summary.files_already_ingested = [f.name for f in files if f.content_sha256 not in new_hashes]
+    if not new:
+        return summary
+
+    con.execute("begin transaction")
+    try:
+        prepare_batch(con)
+        first_file_seq = con.execute(
+            "select coalesce(max(file_seq), 0) from raw.landing_files"
+        ).fetchall()[0][0]
+        for file_seq, (landing, prefix) in enumerate(new, start=first_file_seq + 1):
+            problem = None
+            try:
+                stage_landing_file(con, file_seq, landing)
+            except UnreadableFile as error:
+                problem = f"{landing.name}: {error}"
+                # Nothing of a broken file is billed: drop what was staged before the fault.
+                con.execute("delete from batch_records where file_seq = ?", [file_seq])
+                summary.files_rejected[landing.name] = str(error)
+            else:
+                summary.files_ingested.append(landing.name)
+            con.execute(
+                "insert into batch_files values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    file_seq,
+                    landing.name,
+                    landing.content_sha256,
+                    prefix,
+                    landing.file_format,
+                    landing.size_bytes,
+                    problem,
+                ],
+            )
+        classify_batch(con, received_at)
+        counts = con.execute(
+            "select ingest_status, count(*) from raw.event_records where file_seq > ? group by all",
+            [first_file_seq],
+        ).fetchall()
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    summary.records_by_status = dict(counts)
+    return summary

@@ -1,0 +1,158 @@
+"""Readers that stage one landing file's records as (record_no, raw JSON text) rows, in bulk.
+
+Every format ends as JSON text so parsing, validation and the canonical payload have one
+implementation (records.py). No Python code touches individual records on the normal path:
+JSONL is split into lines by Arrow, JSON arrays and Parquet are expanded by DuckDB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .landing import LandingFile
+
+READ_BLOCK_BYTES = 64 << 20
+
+# Columns a Parquet landing file may have; the first three are required (CONTRACT §1.1).
+PARQUET_REQUIRED_COLUMNS = ("timestamp", "accountId", "schemaName")
+PARQUET_OPTIONAL_COLUMNS = ("id", "attributes", "dimensions")
+
+
+class UnreadableFile(Exception):
+    """The file as a whole cannot be read; it becomes one INVALID record `<name>:0`."""
+
+
+def _lines_table(body: bytes, first_line_no: int) -> pa.Table:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        # Rare: keep the valid lines exact and turn the undecodable ones into visible
+        # replacement characters, which then fail JSON validation with their line number.
+        text = body.decode("utf-8", errors="replace")
+    lines = pc.split_pattern(pa.array([text], pa.large_string()), "\n")[0].values
+    line_no = pa.array(range(first_line_no + 1, first_line_no + 1 + len(lines)), pa.int64())
+    return pa.table({"record_no": line_no, "raw_text": lines})
+
+
+def iter_jsonl_blocks(path: Path, compressed: bool) -> Iterator[pa.Table]:
+    """Lines of a JSONL(.gz) file in blocks, numbered from 1 (blank lines keep their number)."""
+    opener = gzip.open if compressed else open
+    lines_before = 0
+    carry = b""
+    try:
+        with opener(path, "rb") as stream:
+            while block := stream.read(READ_BLOCK_BYTES):
+                block = carry + block
+                cut = block.rfind(b"\n")
+                if cut < 0:
+                    carry = block
+                    continue
+                carry = block[cut + 1 :]
+                table = _lines_table(block[:cut], lines_before)
+                lines_before += table.num_rows
+                yield table
+            if carry:
+                yield _lines_table(carry, lines_before)
+    except (OSError, EOFError, zlib.error) as error:
+        raise UnreadableFile(f"cannot read compressed file: {error}") from error
+
+
+def stage_landing_file(con: duckdb.DuckDBPyConnection, file_seq: int, landing: LandingFile) -> None:
+    """Insert the file's records into temp table batch_records; UnreadableFile if it is broken."""
+    if landing.file_format in ("jsonl", "jsonl.gz"):
+        for table in iter_jsonl_blocks(landing.path, landing.file_format == "jsonl.gz"):
+            con.register("jsonl_block", table)
+            con.execute(
+                """
+                insert into batch_records (file_seq, record_no, raw_text)
+                select ?, record_no, raw_text from jsonl_block
+                -- Blank lines are not records (SEMANTICS, ingestion order).
+                where trim(raw_text, ' \t\r') <> ''
+                """,
+                [file_seq],
+            )
+            con.unregister("jsonl_block")
+    elif landing.file_format == "json":
+        _stage_json_array(con, file_seq, landing.path)
+    else:
+        _stage_parquet(con, file_seq, landing.path)
+
+
+def _stage_json_array(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) -> None:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"not UTF-8 text: {error}") from error
+    shape = con.execute(
+        "select case when json_valid($1) then json_type($1::JSON) end", [text]
+    ).fetchall()[0][0]
+    if shape is None:
+        raise UnreadableFile("not valid JSON")
+    if shape != "ARRAY":
+        raise UnreadableFile(f"a .json landing file must hold one JSON array, found {shape}")
+    con.execute(
+        """
+        insert into batch_records (file_seq, record_no, raw_text)
+        select ?, unnest(range(1, len(elements) + 1)), unnest(elements)::varchar
+        from (select json_extract(?::JSON, '$[*]') as elements)
+        """,
+        [file_seq, text],
+    )
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) -> None:
+    try:
+        columns = dict(
+            con.execute("select name, type from parquet_schema(?)", [str(path)]).fetchall()[1:]
+        )
+    except duckdb.Error as error:
+        raise UnreadableFile(f"not a readable Parquet file: {error}") from error
+    missing = [c for c in PARQUET_REQUIRED_COLUMNS if c not in columns]
+    unknown = sorted(set(columns) - set(PARQUET_REQUIRED_COLUMNS + PARQUET_OPTIONAL_COLUMNS))
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unexpected column(s) {', '.join(unknown)}")
+        raise UnreadableFile("wrong Parquet schema: " + "; ".join(problems))
+
+    def as_json(column: str) -> str:
+        # Nested columns may be JSON text or native lists/structs/maps: both become JSON.
+        quoted = f'"{column}"'
+        if column not in columns:
+            return "NULL"
+        return (
+            f"case when try_cast({quoted} as varchar) is not null "
+            f"and json_valid(try_cast({quoted} as varchar)) "
+            f"and left(ltrim(try_cast({quoted} as varchar)), 1) in ('{{', '[') "
+            f"then try_cast({quoted} as varchar)::JSON else to_json({quoted}) end"
+        )
+
+    def scalar(column: str) -> str:
+        return f'"{column}"' if column in columns else "NULL"
+
+    try:
+        con.execute(
+            f"""
+            insert into batch_records (file_seq, record_no, raw_text)
+            select ?, file_row_number + 1,
+                   -- A merge patch onto {{}} drops null fields: a null column is an absent field.
+                   json_merge_patch('{{}}', json_object(
+                       'id', {scalar("id")}, 'schemaName', "schemaName",
+                       'timestamp', "timestamp", 'accountId', "accountId",
+                       'attributes', {as_json("attributes")},
+                       'dimensions', {as_json("dimensions")}))::varchar
+            from read_parquet(?, file_row_number = true)
+            """,
+            [file_seq, str(path)],
+        )
+    except duckdb.Error as error:
+        raise UnreadableFile(f"not a readable Parquet file: {error}") from error

@@ -1,0 +1,283 @@
+"""Set-based parse, validation and dedupe of staged records into raw.event_records (SEMANTICS 1-2).
+
+Statuses decided here are fixed at ingestion: INVALID (parse and field faults), DUPLICATE and
+DUPLICATE_CONFLICT. Records that pass are ACCEPTED and claim their id forever; the
+catalog-dependent statuses (account, schema, declared attributes, plan, meters) are computed
+downstream by dbt on every run, so fixing the catalog bills events already received.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+RAW_DDL = """
+create schema if not exists raw;
+
+-- One row per landing file ever ingested (or rejected whole), keyed by content hash.
+create table if not exists raw.landing_files (
+    file_seq bigint not null,
+    file_name varchar not null,
+    content_sha256 varchar not null,
+    raw_ref_prefix varchar not null,
+    file_format varchar not null,
+    size_bytes bigint not null,
+    received_at timestamptz not null,
+    records bigint not null,
+    file_status varchar not null,      -- INGESTED | REJECTED
+    reject_reason varchar
+);
+
+-- The ingestion log: every record that entered, exactly once, in order of receipt.
+create table if not exists raw.event_records (
+    record_seq bigint not null,
+    raw_ref varchar not null,
+    source_file varchar not null,
+    file_seq bigint not null,
+    record_no bigint not null,
+    received_at timestamptz not null,
+    event_id varchar,
+    event_id_derived boolean,
+    payload_sha256 varchar,
+    event_timestamp timestamptz,
+    schema_name varchar,
+    account_ref varchar,
+    attributes map(varchar, decimal(38, 12)),
+    dimensions map(varchar, varchar),
+    ingest_status varchar not null,    -- ACCEPTED | INVALID | DUPLICATE | DUPLICATE_CONFLICT
+    status_reason varchar,
+    raw_payload varchar                -- kept for records not accepted, to show what was wrong
+);
+"""
+
+STAGING_DDL = """
+create or replace temp table batch_files (
+    file_seq bigint, file_name varchar, content_sha256 varchar, raw_ref_prefix varchar,
+    file_format varchar, size_bytes bigint, file_problem varchar
+);
+create or replace temp table batch_records (
+    file_seq bigint, record_no bigint, raw_text varchar
+);
+"""
+
+# The canonical payload: parsed JSON, keys sorted, no whitespace (SEMANTICS, precise readings).
+# Macros cannot recurse, so keys are sorted four levels deep (top level, attributes list,
+# attribute entry, values); deeper objects keep their order, which no event shape reaches.
+_CANONICAL_LEVEL = """
+create or replace temp macro th_canonical_{level}(v) as case json_type(v)
+    when 'OBJECT' then '{{' || array_to_string(list_transform(
+        list_sort(map_entries(cast(v as map(varchar, json)))),
+        lambda e: to_json(e.key)::varchar || ':' || coalesce(th_canonical_{lower}(e.value), 'null')
+    ), ',') || '}}'
+    when 'ARRAY' then '[' || array_to_string(list_transform(
+        json_extract(v, '$[*]'), lambda e: coalesce(th_canonical_{lower}(e), 'null')
+    ), ',') || ']'
+    else json(v)::varchar
+end;
+"""
+MACROS = (
+    "create or replace temp macro th_canonical_0(v) as json(v)::varchar;\n"
+    + "".join(_CANONICAL_LEVEL.format(level=n, lower=n - 1) for n in range(1, 5))
+    + r"""
+-- JSON numbers and numeric strings, read as exact decimals (JS Number() allows blanks).
+create or replace temp macro th_is_numeric_text(t) as
+    regexp_full_match(trim(t), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?');
+create or replace temp macro th_decimal_problem(t) as case
+    when not th_is_numeric_text(t) then 'is not numeric'
+    when lower(t) not like '%e%'
+         and length(rtrim(coalesce(regexp_extract(trim(t), '\.([0-9]*)', 1), ''), '0')) > 12
+        then 'has more than 12 decimal places'
+    when try_cast(trim(t) as decimal(38, 12)) is null then 'is out of range'
+end;
+"""
+)
+
+# ISO-8601 date-time with optional fraction and offset; a naive time is UTC (session zone).
+ISO_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?"
+
+PARSE_SQL = """
+create or replace temp table batch_parsed as
+with staged as (
+    select b.file_seq, b.record_no, f.file_name as source_file,
+           f.raw_ref_prefix || ':' || b.record_no as raw_ref,
+           b.raw_text, f.file_problem,
+           case when f.file_problem is null and json_valid(b.raw_text) then b.raw_text::JSON end as j
+    from batch_records b join batch_files f using (file_seq)
+    union all
+    -- A file that cannot be read at all is one record, `<name>:0` (SEMANTICS, files).
+    select file_seq, 0, file_name, raw_ref_prefix || ':0', null, file_problem, null
+    from batch_files where file_problem is not null
+),
+fields as (
+    select *,
+        json_type(j) as record_type,
+        json_type(j, '$.id') as id_type, j->>'$.id' as id_text,
+        json_type(j, '$.timestamp') as timestamp_type, j->>'$.timestamp' as timestamp_text,
+        json_type(j, '$.accountId') as account_type, j->>'$.accountId' as account_text,
+        json_type(j, '$.schemaName') as schema_type, j->>'$.schemaName' as schema_text,
+        json_type(j, '$.attributes') as attributes_type,
+        json_type(j, '$.dimensions') as dimensions_type,
+        case json_type(j, '$.attributes')
+            when 'ARRAY' then list_transform(json_extract(j, '$.attributes[*]'), lambda e: {
+                'entry_type': json_type(e), 'name': e->>'$.name', 'name_type': json_type(e, '$.name'),
+                'value_type': json_type(e, '$.value'), 'value_text': e->>'$.value'})
+            when 'OBJECT' then list_transform(
+                map_entries(cast(j->'$.attributes' as map(varchar, json))), lambda e: {
+                'entry_type': 'OBJECT', 'name': e.key, 'name_type': 'VARCHAR',
+                'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$'})
+        end as attribute_entries,
+        case when json_type(j, '$.dimensions') = 'OBJECT'
+            then map_entries(cast(j->'$.dimensions' as map(varchar, json))) end as dimension_entries,
+        case when json_type(j) = 'OBJECT' then th_canonical_4(j) end as canonical_payload
+    from staged
+),
+checked as (
+    select *,
+        try_cast(case when regexp_full_match(timestamp_text, $iso_timestamp) then timestamp_text end
+                 as timestamptz) as event_ts,
+        list_filter(list_transform(attribute_entries, lambda a: case
+            when a.entry_type <> 'OBJECT' then 'attributes entry is not an object {name, value}'
+            when a.name_type is distinct from 'VARCHAR' or a.name = '' then 'attributes entry has no name'
+            when a.value_type is null or a.value_type = 'NULL' then null
+            when a.value_type not in ('BIGINT', 'UBIGINT', 'HUGEINT', 'DOUBLE', 'VARCHAR')
+                then 'attribute ''' || a.name || ''' must be a number or a numeric string'
+            when th_decimal_problem(a.value_text) is not null
+                then 'attribute ''' || a.name || ''' ' || th_decimal_problem(a.value_text)
+                     || ': ' || to_json(a.value_text)::varchar
+        end), lambda p: p is not null) as attribute_problems,
+        list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') not in ('VARCHAR', 'NULL'))
+            as bad_dimensions
+    from fields
+)
+select
+    file_seq, record_no, source_file, raw_ref, raw_text,
+    file_problem is null and record_type = 'OBJECT' as is_parsed,
+    case
+        when id_type = 'VARCHAR' and length(id_text) between 1 and 512 then id_text
+        when id_type is null or id_type = 'NULL' then 'sha256:' || sha256(canonical_payload)
+    end as event_id,
+    id_type is null or id_type = 'NULL' as event_id_derived,
+    sha256(canonical_payload) as payload_sha256,
+    event_ts as event_timestamp,
+    schema_text as schema_name,
+    account_text as account_ref,
+    -- An explicit null attribute or dimension is absent (SEMANTICS, values).
+    coalesce(map_from_entries(list_transform(
+        list_filter(attribute_entries, lambda a: a.value_type <> 'NULL'),
+        lambda a: {'key': a.name, 'value': try_cast(trim(a.value_text) as decimal(38, 12))})),
+        map()::map(varchar, decimal(38, 12))) as attributes,
+    coalesce(map_from_entries(list_transform(
+        list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') <> 'NULL'),
+        lambda d: {'key': d.key, 'value': d.value->>'$'})),
+        map()::map(varchar, varchar)) as dimensions,
+    -- The first problem in field order names the field (SEMANTICS 2).
+    case
+        when file_problem is not null then file_problem
+        when j is null then 'unparseable JSON'
+        when record_type <> 'OBJECT' then 'record is not a JSON object'
+    end as parse_problem,
+    case
+        when not (id_type is null or id_type = 'NULL' or (id_type = 'VARCHAR' and length(id_text) between 1 and 512))
+            then 'id must be a string of 1-512 characters'
+        when timestamp_type is null or timestamp_type = 'NULL' then 'missing timestamp'
+        when timestamp_type <> 'VARCHAR' or event_ts is null
+            then 'timestamp ' || (j->'$.timestamp')::varchar || ' is not an ISO-8601 timestamp'
+        when account_type is null or account_type = 'NULL' then 'missing accountId'
+        when account_type <> 'VARCHAR' or account_text = '' then 'accountId must be a non-empty string'
+        when schema_type is null or schema_type = 'NULL' then 'missing schemaName'
+        when schema_type <> 'VARCHAR' or schema_text = '' then 'schemaName must be a non-empty string'
+        when attributes_type is not null and attributes_type not in ('NULL', 'ARRAY', 'OBJECT')
+            then 'attributes must be a list of {name, value} or an object'
+        when len(attribute_problems) > 0 then attribute_problems[1]
+        when len(list_distinct(list_transform(attribute_entries, lambda a: a.name)))
+             < len(attribute_entries) then 'attributes name the same attribute twice'
+        when dimensions_type is not null and dimensions_type not in ('NULL', 'OBJECT')
+            then 'dimensions must be an object of strings'
+        when len(bad_dimensions) > 0
+            then 'dimension ''' || bad_dimensions[1].key || ''' must be a string'
+        when event_ts > $received_at::timestamptz + interval 1 day
+            then 'timestamp ' || timestamp_text || ' is more than 1 day after received_at'
+    end as field_problem
+from checked
+"""
+
+# Dedupe forever: the first record (in order of receipt) that passes validation claims its
+# id; a later record with that id is a DUPLICATE, or a DUPLICATE_CONFLICT if its payload differs.
+CLASSIFY_SQL = """
+insert into raw.event_records
+with numbered as (
+    select *, $first_seq + row_number() over (order by file_seq, record_no) as record_seq
+    from batch_parsed
+),
+claims as (
+    select event_id, payload_sha256, record_seq
+    from raw.event_records
+    where ingest_status = 'ACCEPTED'
+      and event_id in (select event_id from numbered where is_parsed)
+    union all
+    select event_id, payload_sha256, record_seq
+    from numbered where is_parsed and field_problem is null
+),
+first_claims as (
+    select event_id, arg_min(payload_sha256, record_seq) as claim_payload, min(record_seq) as claim_seq
+    from claims group by event_id
+),
+classified as (
+    select n.*,
+        case
+            when n.parse_problem is not null then 'INVALID'
+            when c.claim_seq < n.record_seq then
+                case when c.claim_payload = n.payload_sha256 then 'DUPLICATE' else 'DUPLICATE_CONFLICT' end
+            when n.field_problem is not null then 'INVALID'
+            else 'ACCEPTED'
+        end as ingest_status,
+        c.claim_seq
+    from numbered n left join first_claims c on n.is_parsed and c.event_id = n.event_id
+)
+select
+    record_seq, raw_ref, source_file, file_seq, record_no, $received_at::timestamptz,
+    case when is_parsed then event_id end, case when is_parsed then event_id_derived end,
+    payload_sha256,
+    case when ingest_status = 'ACCEPTED' then event_timestamp end,
+    schema_name, account_ref,
+    case when ingest_status = 'ACCEPTED' then attributes end,
+    case when ingest_status = 'ACCEPTED' then dimensions end,
+    ingest_status,
+    case ingest_status
+        when 'INVALID' then coalesce(parse_problem, field_problem)
+        when 'DUPLICATE' then 'same id and payload as an earlier record'
+        when 'DUPLICATE_CONFLICT' then 'same id as an earlier record with a different payload; the first stays billed'
+    end,
+    case when ingest_status <> 'ACCEPTED' then raw_text end
+from classified
+"""
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(RAW_DDL)
+
+
+def prepare_batch(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(STAGING_DDL)
+    con.execute(MACROS)
+
+
+RECORD_FILES_SQL = """
+insert into raw.landing_files
+select f.file_seq, f.file_name, f.content_sha256, f.raw_ref_prefix, f.file_format, f.size_bytes,
+       $received_at::timestamptz,
+       (select count(*) from batch_parsed p where p.file_seq = f.file_seq and p.record_no > 0),
+       case when f.file_problem is null then 'INGESTED' else 'REJECTED' end,
+       f.file_problem
+from batch_files f
+"""
+
+
+def classify_batch(con: duckdb.DuckDBPyConnection, received_at) -> None:
+    """Parse, validate and dedupe the staged batch; append it to raw.event_records and
+    its files to raw.landing_files."""
+    con.execute(PARSE_SQL, {"iso_timestamp": ISO_TIMESTAMP, "received_at": received_at})
+    first_seq = con.execute(
+        "select coalesce(max(record_seq), 0) from raw.event_records"
+    ).fetchall()[0][0]
+    con.execute(CLASSIFY_SQL, {"first_seq": first_seq, "received_at": received_at})
+    con.execute(RECORD_FILES_SQL, {"received_at": received_at})

@@ -1,0 +1,42 @@
+"""The one way Python code opens the DuckDB warehouse, with the operator's resource limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+def connect_warehouse(
+    path: Path | str,
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_dir: Path | str | None = None,
+    read_only: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    # Billing clocks are UTC; naive event timestamps are read as UTC (CONTRACT §1.1).
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if temp_dir:
+        Path(temp_dir).mkdir(parents=True, exist_ok=True)
+        con.execute(f"SET temp_directory = '{Path(temp_dir)}'")
+    return con
+
+
+@contextmanager
+def warehouse_connection(path: Path | str, **options) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_warehouse(path, **options)
+    try:
+        yield con
+    finally:
+        con.close()
