@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, DecimalException
 
 __all__ = [
     "DIVISION_PRECISION",
@@ -14,9 +15,12 @@ __all__ = [
     "LogicError",
     "format_number",
     "js_string",
+    "js_value",
     "loose_equal",
+    "parse_float",
     "strict_equal",
     "to_number",
+    "to_primitive",
     "truthy",
 ]
 
@@ -290,6 +294,20 @@ def _show(x: object) -> str:
     return js_string(x)
 
 
+def _arithmetic(op: str) -> Callable[[Callable[..., Decimal]], Callable[..., Decimal]]:
+    """Report absurd magnitudes (e.g. "1e999999999999999999") as LogicError, not a crash."""
+    def wrap(fn: Callable[..., Decimal]) -> Callable[..., Decimal]:
+        @functools.wraps(fn)
+        def run(*args: object) -> Decimal:
+            try:
+                return fn(*args)
+            except (DecimalException, MemoryError) as exc:
+                raise LogicError(f"'{op}': result out of range ({type(exc).__name__})") from None
+        return run
+    return wrap
+
+
+@_arithmetic("+")
 def _add(*args):
     # json-logic-js: reduce((a, b) => parseFloat(a) + parseFloat(b), 0)
     total = Decimal(0)
@@ -298,6 +316,7 @@ def _add(*args):
     return total
 
 
+@_arithmetic("*")
 def _multiply(*args):
     # json-logic-js: reduce((a, b) => parseFloat(a) * parseFloat(b)) with no initial value.
     if not args:
@@ -308,12 +327,14 @@ def _multiply(*args):
     return product
 
 
+@_arithmetic("-")
 def _subtract(a=UNDEFINED, b=UNDEFINED, *_):
     if b is UNDEFINED:
         return _EXACT.minus(_operand("-", a, to_number))
     return _EXACT.subtract(_operand("-", a, to_number), _operand("-", b, to_number))
 
 
+@_arithmetic("/")
 def _divide(a=UNDEFINED, b=UNDEFINED, *_):
     x, y = _operand("/", a, to_number), _operand("/", b, to_number)
     if y == 0:
@@ -321,6 +342,7 @@ def _divide(a=UNDEFINED, b=UNDEFINED, *_):
     return _DIVISION.divide(x, y)
 
 
+@_arithmetic("%")
 def _modulo(a=UNDEFINED, b=UNDEFINED, *_):
     x, y = _operand("%", a, to_number), _operand("%", b, to_number)
     if y == 0:

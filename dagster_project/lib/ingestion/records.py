@@ -145,7 +145,9 @@ checked as (
                      || ': ' || to_json(a.value_text)::varchar
         end), lambda p: p is not null) as attribute_problems,
         list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') not in ('VARCHAR', 'NULL'))
-            as bad_dimensions
+            as bad_dimensions,
+        len(list_distinct(list_transform(attribute_entries, lambda a: a.name)))
+            < len(attribute_entries) as repeats_attribute
     from fields
 )
 select
@@ -161,9 +163,9 @@ select
     schema_text as schema_name,
     account_text as account_ref,
     -- An explicit null attribute or dimension is absent (SEMANTICS, values).
-    coalesce(map_from_entries(list_transform(
+    coalesce(case when not repeats_attribute then map_from_entries(list_transform(
         list_filter(attribute_entries, lambda a: a.value_type <> 'NULL'),
-        lambda a: {'key': a.name, 'value': try_cast(trim(a.value_text) as decimal(38, 12))})),
+        lambda a: {'key': a.name, 'value': try_cast(trim(a.value_text) as decimal(38, 12))})) end,
         map()::map(varchar, decimal(38, 12))) as attributes,
     coalesce(map_from_entries(list_transform(
         list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') <> 'NULL'),
@@ -188,8 +190,7 @@ select
         when attributes_type is not null and attributes_type not in ('NULL', 'ARRAY', 'OBJECT')
             then 'attributes must be a list of {name, value} or an object'
         when len(attribute_problems) > 0 then attribute_problems[1]
-        when len(list_distinct(list_transform(attribute_entries, lambda a: a.name)))
-             < len(attribute_entries) then 'attributes name the same attribute twice'
+        when repeats_attribute then 'attributes name the same attribute twice'
         when dimensions_type is not null and dimensions_type not in ('NULL', 'OBJECT')
             then 'dimensions must be an object of strings'
         when len(bad_dimensions) > 0
