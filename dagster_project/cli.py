@@ -1,0 +1,225 @@
+"""The `tallyhouse` command: a thin layer over the Dagster definitions (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from dagster_project.settings import DEMO_CATALOG, Settings, parse_as_of
+
+console = Console(stderr=True)
+out = Console()
+
+DEMO_START = date(2026, 11, 1)
+DEMO_DAYS = 30
+DEMO_EVENTS = 20_000
+DEMO_SEED = 7
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one paragraph, without a traceback."""
+
+
+# ---------------------------------------------------------------- nightly run
+
+
+def _apply_settings(settings: Settings) -> None:
+    """Settings travel as TALLYHOUSE_* variables: Dagster resources and dbt read the same ones."""
+    os.environ.update(settings.to_env())
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """The user's exception behind Dagster's step-failure wrappers."""
+    seen = error
+    while True:
+        inner = getattr(seen, "user_exception", None) or seen.__cause__
+        if inner is None or inner is seen:
+            return seen
+        seen = inner
+
+
+def run_nightly(settings: Settings) -> None:
+    """Materialize nightly_billing_job in-process; raise UserError on failure."""
+    settings = settings.with_overrides(
+        catalog=settings.catalog.resolve(),
+        landing=settings.landing.resolve(),
+        warehouse=settings.warehouse.resolve(),
+        serving=settings.serving.resolve(),
+        as_of=settings.clock(),
+    )
+    _apply_settings(settings)
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+    from dagster_project.lib.catalog import CatalogError
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    job = defs.resolve_job_def("nightly_billing_job")
+    try:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=True,
+        )
+    except Exception as error:  # noqa: BLE001 - every failure becomes one readable paragraph
+        cause = _unwrap(error)
+        if isinstance(cause, CatalogError):
+            raise UserError(f"The catalog in {settings.catalog} is invalid; nothing was billed.\n{cause}") from error
+        raise UserError(f"The nightly billing run failed: {type(cause).__name__}: {cause}") from error
+    if not result.success:
+        raise UserError("The nightly billing run failed; see the Dagster run log.")
+
+
+def print_run_summary(settings: Settings) -> None:
+    from dagster_project.lib.reports import ingestion_summary
+
+    summary = ingestion_summary(settings.warehouse)
+    files = Table(title="Landing files", title_justify="left")
+    files.add_column("status")
+    files.add_column("files", justify="right")
+    files.add_column("records", justify="right")
+    for status, n_files, n_records in summary.files:
+        files.add_row(status, f"{n_files:,}", f"{n_records:,}")
+    out.print(files)
+
+    records = Table(title="Records by pipeline status", title_justify="left")
+    records.add_column("status")
+    records.add_column("records", justify="right")
+    records.add_column("example reason")
+    for status, count, reason in summary.statuses:
+        records.add_row(status, f"{count:,}", reason or "")
+    records.add_section()
+    records.add_row("total", f"{summary.total_records:,}", "")
+    out.print(records)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    settings = Settings.from_env().with_overrides(
+        catalog=args.catalog,
+        landing=args.landing,
+        warehouse=args.warehouse,
+        as_of=parse_as_of(args.as_of) if args.as_of else None,
+    )
+    started = time.monotonic()
+    with console.status("Running nightly_billing_job (ingest, catalog, dbt models)…"):
+        run_nightly(settings)
+    print_run_summary(settings)
+    console.print(f"[green]nightly_billing_job succeeded[/green] in {time.monotonic() - started:.1f} s")
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from dagster_project.lib.generator import generate_catalog, generate_events
+
+    out_dir = Path(args.out)
+    start = date.fromisoformat(args.start)
+    started = time.monotonic()
+    with console.status(f"Generating a catalog of {args.accounts:,} accounts…"):
+        catalog_dir = generate_catalog(out_dir, accounts=args.accounts, seed=args.seed, start=start)
+    with console.status(f"Generating {args.events:,} events over {args.days} days…"):
+        manifest = generate_events(
+            catalog_dir, out_dir, events=args.events, days=args.days, seed=args.seed,
+            start=start, fmt=args.format,
+        )
+    elapsed = time.monotonic() - started
+    table = Table(title=f"Generated into {out_dir}", title_justify="left")
+    table.add_column("expected status")
+    table.add_column("records", justify="right")
+    for status, count in sorted(manifest.expected_status_counts.items()):
+        table.add_row(status, f"{count:,}")
+    out.print(table)
+    console.print(
+        f"{manifest.total_records:,} records in {len(manifest.files)} files, "
+        f"{elapsed:.1f} s ({manifest.total_records / max(elapsed, 1e-9):,.0f} records/s); "
+        f"bill them with --as-of {manifest.recommended_as_of}"
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from dagster_project.lib.generator import generate_events
+
+    demo_dir = Path(args.dir).resolve()
+    # The demo owns its folder: start clean so every `make demo` shows the same run.
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    catalog_dir = demo_dir / "catalog"
+    shutil.copytree(DEMO_CATALOG, catalog_dir)
+    with console.status(f"Generating {DEMO_EVENTS:,} demo events for November 2026…"):
+        manifest = generate_events(
+            catalog_dir, demo_dir, events=DEMO_EVENTS, days=DEMO_DAYS, seed=DEMO_SEED,
+            start=DEMO_START, fmt="jsonl",
+        )
+    settings = Settings.from_env().with_overrides(
+        catalog=catalog_dir,
+        landing=demo_dir / "landing",
+        warehouse=demo_dir / "warehouse.duckdb",
+        serving=demo_dir / "serving.duckdb",
+        as_of=parse_as_of(str(manifest.recommended_as_of)),
+    )
+    started = time.monotonic()
+    with console.status("Running nightly_billing_job on the embedded DuckDB…"):
+        run_nightly(settings)
+    print_run_summary(settings)
+    console.print(
+        f"[green]Demo billed[/green] in {time.monotonic() - started:.1f} s. "
+        f"Warehouse: {settings.warehouse}"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tallyhouse", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="materialize the nightly billing job in-process")
+    run.add_argument("--catalog", type=Path)
+    run.add_argument("--landing", type=Path)
+    run.add_argument("--warehouse", type=Path)
+    run.add_argument("--as-of", help="the run's clock (ISO timestamp; default now)")
+    run.set_defaults(handler=cmd_run)
+
+    generate = commands.add_parser("generate", help="write a synthetic catalog and events")
+    generate.add_argument("--accounts", type=int, default=100)
+    generate.add_argument("--events", type=int, default=100_000)
+    generate.add_argument("--days", type=int, default=30)
+    generate.add_argument("--seed", type=int, default=1)
+    generate.add_argument("--start", default="2026-11-01", help="first day of events")
+    generate.add_argument("--out", required=True)
+    generate.add_argument("--format", choices=["jsonl", "jsonl.gz", "parquet"], default="jsonl")
+    generate.set_defaults(handler=cmd_generate)
+
+    demo = commands.add_parser("demo", help="bill the bundled demo catalog end to end")
+    demo.add_argument("--dir", default="data/demo", help="folder the demo owns (reset each time)")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except UserError as error:
+        if args.debug:
+            raise
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 1
+    except Exception as error:  # noqa: BLE001
+        if args.debug:
+            raise
+        console.print(f"[red]error:[/red] {type(error).__name__}: {error} (rerun with --debug for details)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

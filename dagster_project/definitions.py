@@ -1,0 +1,26 @@
+"""Tallyhouse's Dagster definitions: thin; each domain lives in defs/<domain>/."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from dagster_project.defs.catalog.assets import pricing_catalog
+from dagster_project.defs.ingestion.assets import raw_events
+from dagster_project.defs.jobs import nightly_billing_job
+from dagster_project.defs.rating.assets import tallyhouse_dbt_models
+from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
+from dagster_project.lib.dbt import tallyhouse_dbt
+
+defs = dg.Definitions(
+    assets=[pricing_catalog, raw_events, tallyhouse_dbt_models],
+    jobs=[nightly_billing_job],
+    resources={
+        "warehouse": WarehouseResource(),
+        "billing": BillingSettingsResource(),
+        "dbt": DbtCliResource(project_dir=tallyhouse_dbt),
+    },
+    # DuckDB allows one writing process per file: every step runs in the run's own process,
+    # including runs launched from the UI.
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,29 @@
+"""Catalog assets: validate the pricing catalog and load it into the warehouse's catalog schema."""
+
+import dagster as dg
+
+from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
+from dagster_project.lib.catalog import CATALOG_TABLES, load_catalog, write_catalog_tables
+
+# One asset per catalog table, keyed as dbt's sources name them (["catalog", table]).
+CATALOG_TABLE_SPECS = [
+    dg.AssetSpec(["catalog", table], description=f"Catalog table catalog.{table}")
+    for table in CATALOG_TABLES
+]
+
+
+@dg.multi_asset(
+    name="pricing_catalog",
+    group_name="catalog",
+    specs=CATALOG_TABLE_SPECS,
+    description="Validate the whole catalog folder (pricing.yaml and customer data), then "
+    "replace the catalog tables in one transaction.",
+)
+def pricing_catalog(warehouse: WarehouseResource, billing: BillingSettingsResource):
+    catalog_dir = billing.settings().catalog
+    # A broken catalog raises CatalogError with every problem listed, before anything is written.
+    catalog = load_catalog(catalog_dir)
+    with warehouse.connect() as con:
+        write_catalog_tables(con, catalog)
+    for spec in CATALOG_TABLE_SPECS:
+        yield dg.MaterializeResult(asset_key=spec.key, metadata={"catalog_dir": str(catalog_dir)})

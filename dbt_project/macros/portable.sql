@@ -1,0 +1,70 @@
+{#- Engine-specific functions live here, behind adapter.dispatch, so models stay portable
+    (ARCHITECTURE, scale-out path). default__ is DuckDB's implementation. -#}
+
+{#- The local wall-clock timestamp of a UTC instant in an IANA time zone. -#}
+{% macro to_local_timestamp(ts, tz) -%}
+    {{ return(adapter.dispatch('to_local_timestamp', 'tallyhouse')(ts, tz)) }}
+{%- endmacro %}
+{% macro default__to_local_timestamp(ts, tz) -%}
+    timezone({{ tz }}, {{ ts }})
+{%- endmacro %}
+{% macro spark__to_local_timestamp(ts, tz) -%}
+    from_utc_timestamp({{ ts }}, {{ tz }})
+{%- endmacro %}
+
+{#- The keys of a map column, as an array. -#}
+{% macro map_key_list(map_column) -%}
+    {{ return(adapter.dispatch('map_key_list', 'tallyhouse')(map_column)) }}
+{%- endmacro %}
+{% macro default__map_key_list(map_column) -%}
+    map_keys({{ map_column }})
+{%- endmacro %}
+
+{#- Keys of map_column not among the strings of array_column, as an array. -#}
+{% macro keys_not_in(map_column, array_column) -%}
+    {{ return(adapter.dispatch('keys_not_in', 'tallyhouse')(map_column, array_column)) }}
+{%- endmacro %}
+{% macro default__keys_not_in(map_column, array_column) -%}
+    list_filter(map_keys({{ map_column }}), lambda k: not list_contains({{ array_column }}, k))
+{%- endmacro %}
+{% macro spark__keys_not_in(map_column, array_column) -%}
+    array_except(map_keys({{ map_column }}), {{ array_column }})
+{%- endmacro %}
+
+{#- Collect the values of a group into an array. -#}
+{% macro array_of(expression) -%}
+    {{ return(adapter.dispatch('array_of', 'tallyhouse')(expression)) }}
+{%- endmacro %}
+{% macro default__array_of(expression) -%}
+    list({{ expression }})
+{%- endmacro %}
+{% macro spark__array_of(expression) -%}
+    collect_list({{ expression }})
+{%- endmacro %}
+
+{#- Number of elements of an array. -#}
+{% macro array_size(array_column) -%}
+    {{ return(adapter.dispatch('array_size', 'tallyhouse')(array_column)) }}
+{%- endmacro %}
+{% macro default__array_size(array_column) -%}
+    len({{ array_column }})
+{%- endmacro %}
+{% macro spark__array_size(array_column) -%}
+    size({{ array_column }})
+{%- endmacro %}
+
+{#- Element i (1-based) of an array. -#}
+{% macro array_element(array_column, i) -%}
+    {{ return(adapter.dispatch('array_element', 'tallyhouse')(array_column, i)) }}
+{%- endmacro %}
+{% macro default__array_element(array_column, i) -%}
+    {{ array_column }}[{{ i }}]
+{%- endmacro %}
+{% macro spark__array_element(array_column, i) -%}
+    element_at({{ array_column }}, {{ i }})
+{%- endmacro %}
+
+{#- The run's clock as a timestamp literal. -#}
+{% macro as_of() -%}
+    cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

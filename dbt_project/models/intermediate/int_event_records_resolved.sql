@@ -1,0 +1,102 @@
+-- Every received record with the catalog-dependent part of its status (SEMANTICS 3 and the
+-- "which status wins" order): account, schema, declared attributes, plan in force.
+-- Recomputed every run, so fixing the catalog bills events already received.
+-- status RESOLVED means "ready for meter matching" (METERED / NO_MATCHING_METERS come next).
+with records as (
+    select * from {{ ref('stg_landing__event_records') }}
+),
+
+accounts as (
+    select * from {{ ref('stg_catalog__accounts') }}
+),
+
+account_keys as (
+    -- An event's accountId may be an account id or one of its aliases.
+    select account_id as account_key, account_id from accounts
+    union all
+    select alias as account_key, account_id from {{ ref('stg_catalog__account_aliases') }}
+),
+
+schemas as (
+    select
+        s.schema_name,
+        {{ array_of('a.attribute_name') }} as declared_attributes
+    from {{ ref('stg_catalog__event_schemas') }} as s
+    left join {{ ref('stg_catalog__event_schema_attributes') }} as a
+        on a.schema_name = s.schema_name
+    group by s.schema_name
+),
+
+assignments as (
+    select * from {{ ref('stg_catalog__plan_assignments') }}
+),
+
+resolved as (
+    select
+        r.*,
+        k.account_id,
+        a.customer_id,
+        a.timezone,
+        s.schema_name is not null as schema_defined,
+        {{ keys_not_in('r.attributes', 'coalesce(s.declared_attributes, [])') }} as undeclared_attributes,
+        cast({{ to_local_timestamp('r.event_timestamp', 'a.timezone') }} as date) as event_local_date
+    from records as r
+    left join account_keys as k on r.ingest_status = 'ACCEPTED' and k.account_key = r.account_ref
+    left join accounts as a on a.account_id = k.account_id
+    left join schemas as s on r.ingest_status = 'ACCEPTED' and s.schema_name = r.schema_name
+),
+
+with_plan as (
+    select
+        r.*,
+        p.assignment_id,
+        p.plan_id
+    from resolved as r
+    left join assignments as p
+        on p.account_id = r.account_id
+        -- effective_from and effective_until are local days, both covered (SEMANTICS).
+        and r.event_local_date >= p.effective_from
+        and (p.effective_until is null or r.event_local_date <= p.effective_until)
+),
+
+final as (
+    select
+        record_seq,
+        raw_ref,
+        source_file,
+        received_at,
+        event_id,
+        event_timestamp,
+        schema_name,
+        account_ref,
+        account_id,
+        customer_id,
+        timezone,
+        event_local_date,
+        attributes,
+        dimensions,
+        assignment_id,
+        plan_id,
+        case
+            when ingest_status <> 'ACCEPTED' then ingest_status
+            when account_id is null then 'ACCOUNT_NOT_FOUND'
+            when not schema_defined then 'SCHEMA_NOT_DEFINED'
+            when {{ array_size('undeclared_attributes') }} > 0 then 'INVALID'
+            when assignment_id is null then 'NO_PRICE_PLAN'
+            else 'RESOLVED'
+        end as status,
+        case
+            when ingest_status <> 'ACCEPTED' then ingest_reason
+            when account_id is null then 'no account or alias ''' || account_ref || ''''
+            when not schema_defined then 'event schema ''' || schema_name || ''' is not defined'
+            when {{ array_size('undeclared_attributes') }} > 0
+                then 'attribute ''' || {{ array_element('undeclared_attributes', 1) }}
+                     || ''' is not declared in schema ''' || schema_name || ''''
+            when assignment_id is null
+                then 'account ''' || account_id || ''' has no plan assignment on '
+                     || cast(event_local_date as {{ dbt.type_string() }})
+        end as status_reason
+    from with_plan
+)
+
+select * from final
