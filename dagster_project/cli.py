@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -56,26 +57,46 @@ def run_nightly(settings: Settings) -> None:
         as_of=settings.clock(),
     )
     _apply_settings(settings)
-    import dagster as dg
-
     from dagster_project.definitions import defs
     from dagster_project.lib.catalog import CatalogError
 
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
     job = defs.resolve_job_def("nightly_billing_job")
+    # dbt's progress lines go to a log file, not the terminal: the summary is what people read.
+    log_path = settings.warehouse.parent / "logs" / f"nightly-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        result = job.execute_in_process(
-            instance=instance,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=True,
-        )
+        with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            result = job.execute_in_process(
+                instance=_dagster_instance(),
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=True,
+            )
     except Exception as error:  # noqa: BLE001 - every failure becomes one readable paragraph
         cause = _unwrap(error)
         if isinstance(cause, CatalogError):
-            raise UserError(f"The catalog in {settings.catalog} is invalid; nothing was billed.\n{cause}") from error
-        raise UserError(f"The nightly billing run failed: {type(cause).__name__}: {cause}") from error
+            raise UserError(
+                f"The catalog in {settings.catalog} is invalid; nothing was billed.\n{cause}"
+            ) from error
+        raise UserError(
+            f"The nightly billing run failed: {type(cause).__name__}: {cause}\n"
+            f"dbt's log of the run: {log_path}"
+        ) from error
     if not result.success:
-        raise UserError("The nightly billing run failed; see the Dagster run log.")
+        raise UserError(f"The nightly billing run failed; dbt's log of the run: {log_path}")
+
+
+def _dagster_instance():
+    """The project-local instance when DAGSTER_HOME is set (make targets), else ephemeral."""
+    import dagster as dg
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return dg.DagsterInstance.ephemeral()
+    config = Path(home) / "dagster.yaml"
+    if not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(__file__).parent / "dagster.yaml", config)
+    return dg.DagsterInstance.get()
 
 
 def print_run_summary(settings: Settings) -> None:
@@ -139,8 +160,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
         table.add_row(status, f"{count:,}")
     out.print(table)
     console.print(
-        f"{manifest.total_records:,} records in {len(manifest.files)} files, "
-        f"{elapsed:.1f} s ({manifest.total_records / max(elapsed, 1e-9):,.0f} records/s); "
+        f"{manifest.records_total:,} records in {len(manifest.files)} files, "
+        f"{elapsed:.1f} s ({manifest.records_total / max(elapsed, 1e-9):,.0f} records/s); "
         f"bill them with --as-of {manifest.recommended_as_of}"
     )
 

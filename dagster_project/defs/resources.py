@@ -7,17 +7,25 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from dagster_project.lib.warehouse import connect_warehouse
 from dagster_project.settings import Settings, parse_as_of
 
 
 class BillingSettingsResource(dg.ConfigurableResource):
-    """TALLYHOUSE_* settings, overridable per run from the launchpad."""
+    """TALLYHOUSE_* settings, overridable per run from the launchpad.
+
+    The clock is read once per run, so every step of one run bills at the same instant.
+    """
 
     catalog: str | None = None
     landing: str | None = None
     as_of: str | None = None
+    _run_clock: datetime | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._run_clock = self.settings().clock()
 
     def settings(self) -> Settings:
         base = Settings.from_env()
@@ -28,7 +36,7 @@ class BillingSettingsResource(dg.ConfigurableResource):
         )
 
     def clock(self) -> datetime:
-        return self.settings().clock()
+        return self._run_clock or self.settings().clock()
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -64,7 +64,13 @@
     element_at({{ array_column }}, {{ i }})
 {%- endmacro %}
 
-{#- The run's clock as a timestamp literal. -#}
+{#- The run's clock (TALLYHOUSE_AS_OF, set by the CLI and the Dagster asset), UTC. -#}
 {% macro as_of() -%}
-    cast('{{ var("as_of") }}' as {{ dbt.type_timestamp() }})
+    {{ return(adapter.dispatch('as_of', 'tallyhouse')()) }}
+{%- endmacro %}
+{% macro default__as_of() -%}
+    cast('{{ env_var("TALLYHOUSE_AS_OF", run_started_at.isoformat()) }}' as timestamptz)
+{%- endmacro %}
+{% macro spark__as_of() -%}
+    to_timestamp('{{ env_var("TALLYHOUSE_AS_OF", run_started_at.isoformat()) }}')
 {%- endmacro %}

@@ -2,11 +2,15 @@
 
 import dagster as dg
 
+from dagster_project.defs.catalog.assets import CATALOG_TABLE_SPECS
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
 from dagster_project.lib.ingestion import ingest_landing
 
 EVENT_RECORDS = dg.AssetKey(["landing", "event_records"])
 LANDING_FILES = dg.AssetKey(["landing", "landing_files"])
+# Ingest only after the catalog validated: a broken catalog stops the run before anything
+# is written.
+AFTER_CATALOG = [spec.key for spec in CATALOG_TABLE_SPECS]
 
 
 @dg.multi_asset(
@@ -15,11 +19,13 @@ LANDING_FILES = dg.AssetKey(["landing", "landing_files"])
     specs=[
         dg.AssetSpec(
             EVENT_RECORDS,
+            deps=AFTER_CATALOG,
             description="Every record of every new, complete landing file, parsed, validated "
             "and deduplicated, with its ingestion status (raw.event_records).",
         ),
         dg.AssetSpec(
             LANDING_FILES,
+            deps=AFTER_CATALOG,
             description="Every landing file ingested or rejected, by content hash "
             "(raw.landing_files).",
         ),

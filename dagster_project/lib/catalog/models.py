@@ -284,3 +284,11 @@ class Catalog:
                 key=lambda a: (a.effective_from, a.assignment_id),
             )
         )
+
+    def assignment_on(self, account_id: str, local_day: date) -> PlanAssignment | None:
+        """The plan assignment in force on one local day of the account (bounds inclusive)."""
+        for assignment in self.assignments_of(account_id):
+            until = assignment.effective_until
+            if assignment.effective_from <= local_day and (until is None or local_day <= until):
+                return assignment
+        return None

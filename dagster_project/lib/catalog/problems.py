@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -43,5 +44,13 @@ def did_you_mean(word: object, candidates: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for the closest candidate, or '' when nothing is close."""
     if not isinstance(word, str):
         return ""
-    matches = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f" (did you mean '{matches[0]}'?)" if matches else ""
+    scored = []
+    for candidate in sorted(set(candidates)):
+        ratio = difflib.SequenceMatcher(None, word, candidate).ratio()
+        if ratio >= 0.6:
+            # Ties go to the longer common prefix: 'EUX' is EUR, not UGX.
+            prefix = len(os.path.commonprefix([word, candidate]))
+            scored.append((ratio, prefix, candidate))
+    if not scored:
+        return ""
+    return f" (did you mean '{max(scored, key=lambda s: (s[0], s[1]))[2]}'?)"
