@@ -182,7 +182,7 @@ price_plans:
         name: Premium support (5%, at least $100)
         order: 2
         computation: {"max": [{"*": [{"var": "subtotal"}, 0.05]}, 100]}
-        action: {type: ADD, code: premium_support, description: Premium support (5% of subtotal, min $100)}
+        action: {type: ADD, code: premium_support, description: "Premium support (5% of subtotal, min $100)"}
 
   - id: growth_eur
     name: Growth (EUR)
@@ -227,7 +227,7 @@ price_plans:
         order: 1
         condition: {"and": [{"==": [{"var": "account.currency"}, "EUR"]}, {">": [{"var": "subtotal"}, 500]}]}
         computation: {"-": [0, {"min": [{"*": [{"var": "subtotal"}, 0.03]}, 150]}]}
-        action: {type: ADD, code: loyalty_discount, description: Loyalty discount}
+        action: {type: ADD, code: loyalty_discount, description: "Loyalty discount"}
       - id: growth_short_cycle_calls
         name: Calls free in cycles shorter than a week
         order: 2
@@ -329,6 +329,7 @@ def generate_catalog(out_dir: Path, accounts: int, seed: int, start: date) -> Pa
     customer_rows: list[list[str]] = []
     account_rows: list[list[str]] = []
     used_ids: set[str] = set()
+    used_slugs: set[str] = set()
     acc_plans: list[str] = []
     acc_ids: list[str] = []
     n_cust = 0
@@ -337,8 +338,9 @@ def generate_catalog(out_dir: Path, accounts: int, seed: int, start: date) -> Pa
         adj = _ADJECTIVES[int(rng.integers(len(_ADJECTIVES)))]
         noun = _NOUNS[int(rng.integers(len(_NOUNS)))]
         slug = f"{adj}{noun}".lower()
-        if any(a.startswith(f"acc_{slug}_") for a in used_ids):
+        if slug in used_slugs:
             slug = f"{slug}{n_cust}"
+        used_slugs.add(slug)
         cust_id = f"cus_{n_cust:05d}"
         customer_rows.append([cust_id, f"{adj} {noun}", f"billing@{slug}.example.com"])
         plan = str(rng.choice(list(PLAN_CURRENCY), p=[0.5, 0.25, 0.25]))
@@ -357,7 +359,7 @@ def generate_catalog(out_dir: Path, accounts: int, seed: int, start: date) -> Pa
     # ~10% of accounts have aliases (an external id, sometimes also a legacy one); aliases
     # never collide with an account id or with each other.
     used_aliases: set[str] = set()
-    for i, row in enumerate(account_rows):
+    for i in range(len(account_rows)):
         if rng.random() < 0.10:
             aliases = []
             for prefix in ("ext-", "legacy_") if rng.random() < 0.3 else ("ext-",):
@@ -385,7 +387,13 @@ def generate_catalog(out_dir: Path, accounts: int, seed: int, start: date) -> Pa
             other = "scale_usd" if plan == "starter_usd" else "starter_usd"
             n_asg += 1
             assignment_rows.append(
-                [f"asg_{n_asg:06d}", acc_id, plan, first.isoformat(), (switch - timedelta(days=1)).isoformat()]
+                [
+                    f"asg_{n_asg:06d}",
+                    acc_id,
+                    plan,
+                    first.isoformat(),
+                    (switch - timedelta(days=1)).isoformat(),
+                ]
             )
             n_asg += 1
             assignment_rows.append([f"asg_{n_asg:06d}", acc_id, other, switch.isoformat(), ""])

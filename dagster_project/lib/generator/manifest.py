@@ -18,8 +18,8 @@ class Manifest:
 
     seed: int
     format: str
-    catalog_dir: str
-    landing_dir: str
+    catalog_dir: str  # relative to the manifest's folder when inside it
+    landing_dir: str  # relative to the manifest's folder
     period_start: str  # first instant of the data period (UTC)
     period_end: str  # exclusive
     recommended_as_of: str
