@@ -37,7 +37,8 @@ bench: $(VENV)/.installed
 
 ui: $(VENV)/.installed
 	mkdir -p $(DAGSTER_HOME)
-	tallyhouse ui
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster_project/dagster.yaml $(DAGSTER_HOME)/
+	dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

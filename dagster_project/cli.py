@@ -136,7 +136,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     with console.status("Running nightly_billing_job (ingest, catalog, dbt models)…"):
         run_nightly(settings)
     print_run_summary(settings)
-    console.print(f"[green]nightly_billing_job succeeded[/green] in {time.monotonic() - started:.1f} s")
+    console.print(
+        f"[green]nightly_billing_job succeeded[/green] in {time.monotonic() - started:.1f} s"
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -149,8 +151,13 @@ def cmd_generate(args: argparse.Namespace) -> None:
         catalog_dir = generate_catalog(out_dir, accounts=args.accounts, seed=args.seed, start=start)
     with console.status(f"Generating {args.events:,} events over {args.days} days…"):
         manifest = generate_events(
-            catalog_dir, out_dir, events=args.events, days=args.days, seed=args.seed,
-            start=start, fmt=args.format,
+            catalog_dir,
+            out_dir,
+            events=args.events,
+            days=args.days,
+            seed=args.seed,
+            start=start,
+            fmt=args.format,
         )
     elapsed = time.monotonic() - started
     table = Table(title=f"Generated into {out_dir}", title_justify="left")
@@ -177,8 +184,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
     shutil.copytree(DEMO_CATALOG, catalog_dir)
     with console.status(f"Generating {DEMO_EVENTS:,} demo events for November 2026…"):
         manifest = generate_events(
-            catalog_dir, demo_dir, events=DEMO_EVENTS, days=DEMO_DAYS, seed=DEMO_SEED,
-            start=DEMO_START, fmt="jsonl",
+            catalog_dir,
+            demo_dir,
+            events=DEMO_EVENTS,
+            days=DEMO_DAYS,
+            seed=DEMO_SEED,
+            start=DEMO_START,
+            fmt="jsonl",
         )
     settings = Settings.from_env().with_overrides(
         catalog=catalog_dir,
@@ -237,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001
         if args.debug:
             raise
-        console.print(f"[red]error:[/red] {type(error).__name__}: {error} (rerun with --debug for details)")
+        console.print(
+            f"[red]error:[/red] {type(error).__name__}: {error} (rerun with --debug for details)"
+        )
         return 1
     return 0
 

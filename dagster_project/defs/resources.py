@@ -1,6 +1,5 @@
 """Dagster resources: the one warehouse connection and the run's billing settings."""
 
-
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path

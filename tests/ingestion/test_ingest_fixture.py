@@ -115,7 +115,9 @@ def test_every_record_gets_its_hand_worked_status(tmp_path, warehouse):
     summary = ingest_landing(warehouse, landing, RECEIVED_AT)
 
     got = records(warehouse)
-    assert set(got) == set(EXPECTED), "every record exactly once, blank lines and ignored files none"
+    assert set(got) == set(EXPECTED), (
+        "every record exactly once, blank lines and ignored files none"
+    )
     for ref, (status, reason_part) in EXPECTED.items():
         assert got[ref][0] == status, f"{ref}: {got[ref]}"
         if reason_part is None:
@@ -123,7 +125,9 @@ def test_every_record_gets_its_hand_worked_status(tmp_path, warehouse):
         else:
             assert reason_part in got[ref][1], f"{ref}: {got[ref][1]!r}"
     assert summary.files_rejected.keys() == {
-        "03-broken.json", "05-truncated.jsonl.gz", "06-wrong-schema.parquet"
+        "03-broken.json",
+        "05-truncated.jsonl.gz",
+        "06-wrong-schema.parquet",
     }
     assert set(summary.files_ignored) == {"README.txt"}
     assert summary.records == len(EXPECTED)

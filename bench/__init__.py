@@ -1,0 +1,1 @@
+"""Tallyhouse benchmarks (`make bench`): throughput figures written to BENCHMARKS.md."""

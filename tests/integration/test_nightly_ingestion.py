@@ -1,0 +1,122 @@
+"""End to end: generated landing files through the nightly job, checked against the generator's manifest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.cli import run_nightly
+
+from .conftest import bill
+
+pytestmark = pytest.mark.slow
+
+
+def statuses_by_raw_ref(warehouse: Path) -> dict[str, str]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select raw_ref, status from intermediate.int_event_records_resolved"
+        ).fetchall()
+    return dict(rows)
+
+
+def test_every_planted_record_gets_the_status_the_generator_expects(billed_jsonl):
+    got = statuses_by_raw_ref(billed_jsonl.settings.warehouse)
+    manifest = billed_jsonl.manifest
+    assert len(got) == manifest.records_total  # conservation: every record once
+    planted = billed_jsonl.planted_records()
+    assert planted, "the generator planted bad records"
+    for row in planted:
+        assert got[row["raw_ref"]] == row["expected_status"], row
+    counts: dict[str, int] = {}
+    for status in got.values():
+        counts[status] = counts.get(status, 0) + 1
+    expected = dict(manifest.expected_status_counts)
+    # Clean records await meter matching (METERED / NO_MATCHING_METERS come with rating).
+    expected["RESOLVED"] = expected.pop("clean")
+    assert counts == expected
+
+
+def test_a_second_night_with_the_same_files_changes_nothing(billed_jsonl):
+    settings = billed_jsonl.settings
+    before = statuses_by_raw_ref(settings.warehouse)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        files_before = con.execute("select count(*) from raw.landing_files").fetchall()
+    run_nightly(settings.with_overrides(as_of=settings.as_of + timedelta(hours=1)))
+    assert statuses_by_raw_ref(settings.warehouse) == before
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from raw.landing_files").fetchall() == files_before
+
+
+def test_parquet_landing_files_bill_like_jsonl(tmp_path):
+    billed = bill(tmp_path, accounts=10, events=1500, seed=5, fmt="parquet")
+    got = statuses_by_raw_ref(billed.settings.warehouse)
+    assert len(got) == billed.manifest.records_total
+    for row in billed.planted_records():
+        assert got[row["raw_ref"]] == row["expected_status"], row
+
+
+def test_a_broken_catalog_stops_the_run_before_anything_is_written(tmp_path, billed_jsonl):
+    catalog = tmp_path / "catalog"
+    import shutil
+
+    shutil.copytree(billed_jsonl.settings.catalog, catalog)
+    pricing = catalog / "pricing.yaml"
+    text = pricing.read_text()
+    # Two problems at once: an unknown JSON Logic operator and an unknown meter schema.
+    text = text.replace('"*"', '"mul"', 1).replace("event_schema: ", "event_schema: x_", 1)
+    pricing.write_text(text)
+    warehouse = tmp_path / "warehouse.duckdb"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster_project.cli",
+            "run",
+            "--catalog",
+            str(catalog),
+            "--landing",
+            str(billed_jsonl.settings.landing),
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            "2026-12-05T00:00:00Z",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    message = " ".join(result.stderr.split())
+    assert "pricing.yaml" in message
+    assert "unsupported JSON Logic operator 'mul'" in message
+    assert "unknown event_schema 'x_" in message
+    assert "Traceback" not in result.stderr
+    # Nothing billed: the catalog asset failed before any table was written.
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            tables = con.execute(
+                "select count(*) from information_schema.tables where table_schema = 'catalog'"
+            ).fetchall()[0][0]
+        assert tables == 0
+
+
+def test_dagster_definitions_validate():
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-m",
+            "dagster_project.definitions",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
