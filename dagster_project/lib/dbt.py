@@ -1,4 +1,4 @@
-"""The one cached dbt project; its manifest is built on first use (fresh clones have none)."""
+"""The one cached dbt project; its manifest is rebuilt whenever the dbt sources are newer."""
 
 from __future__ import annotations
 
@@ -7,12 +7,23 @@ from pathlib import Path
 from dagster_dbt import DbtProject
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+DBT_SOURCE_DIRS = ("models", "macros", "tests")
+DBT_SOURCE_FILES = ("dbt_project.yml", "profiles.yml")
 
 tallyhouse_dbt = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+def _newest_source_mtime() -> float:
+    paths = [DBT_PROJECT_DIR / name for name in DBT_SOURCE_FILES]
+    for folder in DBT_SOURCE_DIRS:
+        paths.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return max(p.stat().st_mtime for p in paths if p.exists())
+
+
 def ensure_manifest() -> Path:
-    """`dbt parse` once when the manifest is missing, so Definitions load from a fresh clone."""
-    if not tallyhouse_dbt.manifest_path.exists():
+    """`dbt parse` when the manifest is missing (a fresh clone) or older than a model or
+    macro, so the Dagster asset graph always matches the dbt project it runs."""
+    manifest = tallyhouse_dbt.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
         tallyhouse_dbt.preparer.prepare(tallyhouse_dbt)
-    return tallyhouse_dbt.manifest_path
+    return manifest

@@ -74,3 +74,20 @@
 {% macro spark__as_of() -%}
     to_timestamp('{{ env_var("TALLYHOUSE_AS_OF", run_started_at.isoformat()) }}')
 {%- endmacro %}
+
+{#- Whole seconds since the Unix epoch of a timestamp with time zone. -#}
+{% macro epoch_seconds(ts) -%}
+    {{ return(adapter.dispatch('epoch_seconds', 'tallyhouse')(ts)) }}
+{%- endmacro %}
+{% macro default__epoch_seconds(ts) -%}
+    cast(epoch({{ ts }}) as bigint)
+{%- endmacro %}
+{% macro spark__epoch_seconds(ts) -%}
+    unix_timestamp({{ ts }})
+{%- endmacro %}
+
+{#- Money and quantities until the one rounding step: DECIMAL(38, 12) on every engine
+    (dbt.type_numeric() is numeric(28,6) on some adapters: too coarse). -#}
+{% macro exact_decimal() -%}
+    decimal(38, 12)
+{%- endmacro %}

@@ -141,6 +141,8 @@ EXPECTED_COLUMNS = {
         "aggregation",
         "value_logic",
         "filter_logic",
+        "filter_sql",
+        "value_sql",
     ],
     "price_plans": [
         "plan_id",

@@ -10,6 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from rule_engine import compile_filter, compile_value
+
 from .currencies import MINOR_UNITS
 from .models import (
     Catalog,
@@ -38,6 +40,8 @@ CATALOG_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("aggregation", "VARCHAR"),
         ("value_logic", "VARCHAR"),
         ("filter_logic", "VARCHAR"),
+        ("filter_sql", "VARCHAR"),
+        ("value_sql", "VARCHAR"),
     ),
     "price_plans": (
         ("plan_id", "VARCHAR"),
@@ -184,6 +188,9 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
                 str(meter.aggregation),
                 logic_json(meter.value),
                 logic_json(meter.filter),
+                # The SQL the metering models run, compiled once from the JSON Logic.
+                compile_filter(meter.filter) if meter.filter is not None else "true",
+                compile_value(meter.value) if meter.value is not None else None,
             )
         )
     for plan in catalog.price_plans:

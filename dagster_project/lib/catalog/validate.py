@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rule_engine import check_logic, logic_variables
+from rule_engine import SqlCompileError, check_logic, compile_filter, compile_value, logic_variables
 
 from .currencies import MINOR_UNITS
 from .models import (
@@ -210,6 +210,17 @@ class _Validator:
                 add(problem=f"value is required for a {meter.aggregation} meter")
             self.logic(meter.value, "value", allowed, meter.id, "usage_meter")
             self.logic(meter.filter, "filter", allowed, meter.id, "usage_meter")
+            # Meters run as SQL: what the compiler cannot express is a catalog error too.
+            for name, logic, compile_sql in (
+                ("value", meter.value, compile_value),
+                ("filter", meter.filter, compile_filter),
+            ):
+                if logic is None or check_logic(logic):
+                    continue
+                try:
+                    compile_sql(logic)
+                except SqlCompileError as error:
+                    add(problem=f"{name}: {error}")
 
     def price_plan(self, plan: PricePlan) -> None:
         add = functools.partial(self.add, PRICING_FILE, plan.id, kind="price_plan")

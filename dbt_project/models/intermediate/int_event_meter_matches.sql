@@ -1,0 +1,37 @@
+-- Every (event, usage meter) pair where the event's schema is the meter's and the meter's
+-- filter holds, with the meter's value for the event (SEMANTICS 4). Filters and values are
+-- JSON Logic compiled to SQL by rule_engine.sql when the catalog is loaded.
+-- depends_on: {{ source('catalog', 'usage_meters') }}
+{%- set meters = [] -%}
+{%- if execute -%}
+    {%- set meters = run_query(
+        "select meter_id, schema_name, filter_sql, coalesce(value_sql, 'null') from "
+        ~ source('catalog', 'usage_meters') ~ " order by meter_id"
+    ).rows -%}
+{%- endif %}
+
+with resolved_events as (
+    select record_seq, event_id, account_id, assignment_id, event_timestamp, schema_name,
+           attributes, dimensions
+    from {{ ref('int_event_records_resolved') }}
+    where status = 'RESOLVED'
+),
+
+matches as (
+{%- for meter_id, schema_name, filter_sql, value_sql in meters %}
+    select
+        record_seq, event_id, account_id, assignment_id, event_timestamp,
+        '{{ meter_id | replace("'", "''") }}' as meter_id,
+        cast({{ value_sql }} as {{ exact_decimal() }}) as meter_value
+    from resolved_events
+    where schema_name = '{{ schema_name | replace("'", "''") }}' and ({{ filter_sql }})
+    {% if not loop.last %}union all{% endif %}
+{%- else %}
+    select record_seq, event_id, account_id, assignment_id, event_timestamp,
+           cast(null as {{ dbt.type_string() }}) as meter_id,
+           cast(null as {{ exact_decimal() }}) as meter_value
+    from resolved_events where 1 = 0
+{%- endfor %}
+)
+
+select * from matches

@@ -1,0 +1,88 @@
+-- Usage per invoice period (account × billing cycle piece) × meter (SEMANTICS 5): COUNT of
+-- events; SUM, MAX, UNIQUE_COUNT of the meter value; LATEST: the value of the event with the
+-- greatest timestamp (ties: greatest event id). Null values count for COUNT only.
+with matches as (
+    select * from {{ ref('int_event_meter_matches') }}
+),
+
+meters as (
+    select meter_id, aggregation from {{ ref('stg_catalog__usage_meters') }}
+),
+
+periods as (
+    select invoice_id, account_id, assignment_id, plan_id, period_start, period_end
+    from {{ ref('stg_billing__invoice_periods') }}
+),
+
+matches_in_periods as (
+    select
+        p.invoice_id,
+        p.account_id,
+        p.assignment_id,
+        p.plan_id,
+        m.meter_id,
+        mt.aggregation,
+        m.event_id,
+        m.event_timestamp,
+        m.meter_value
+    from matches as m
+    inner join periods as p
+        on p.assignment_id = m.assignment_id
+        and m.event_timestamp >= p.period_start
+        and m.event_timestamp < p.period_end
+    inner join meters as mt on mt.meter_id = m.meter_id
+),
+
+latest_values as (
+    select invoice_id, meter_id, meter_value as latest_value
+    from (
+        select
+            invoice_id, meter_id, meter_value,
+            row_number() over (
+                partition by invoice_id, meter_id
+                order by event_timestamp desc, event_id desc
+            ) as recency
+        from matches_in_periods
+        where aggregation = 'LATEST' and meter_value is not null
+    ) as ranked
+    where recency = 1
+),
+
+aggregated as (
+    select
+        invoice_id,
+        account_id,
+        assignment_id,
+        plan_id,
+        meter_id,
+        aggregation,
+        count(*) as events,
+        count(meter_value) as valued_events,
+        sum(meter_value) as value_sum,
+        max(meter_value) as value_max,
+        count(distinct meter_value) as value_distinct
+    from matches_in_periods
+    group by invoice_id, account_id, assignment_id, plan_id, meter_id, aggregation
+),
+
+final as (
+    select
+        a.invoice_id,
+        a.account_id,
+        a.assignment_id,
+        a.plan_id,
+        a.meter_id,
+        a.aggregation,
+        cast(case a.aggregation
+            when 'COUNT' then a.events
+            when 'SUM' then coalesce(a.value_sum, 0)
+            when 'MAX' then coalesce(a.value_max, 0)
+            when 'UNIQUE_COUNT' then a.value_distinct
+            when 'LATEST' then coalesce(l.latest_value, 0)
+        end as {{ exact_decimal() }}) as units,
+        a.events
+    from aggregated as a
+    left join latest_values as l on l.invoice_id = a.invoice_id and l.meter_id = a.meter_id
+)
+
+select * from final
