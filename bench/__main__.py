@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> None:
 
     results["machine"] = {"cpus": __import__("os").cpu_count(), "python": platform.python_version()}
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    previous.update(results)
+    for section, figures in results.items():
+        previous.setdefault(section, {}).update(figures)
     RESULTS.write_text(json.dumps(previous, indent=2) + "\n")
     if not args.no_report:
         write_report(previous)

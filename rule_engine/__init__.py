@@ -1,4 +1,5 @@
-"""Pure JSON Logic engine for Tallyhouse: exact decimals, JsonLogic semantics, static checks."""
+"""Pure pricing engine for Tallyhouse: exact JSON Logic, its SQL compiler, slab rating and
+pricing rules (load → compile → evaluate → trace). Imports nothing from Dagster or Streamlit."""
 
 from rule_engine.logic import (
     SUPPORTED_OPERATORS,
@@ -9,17 +10,64 @@ from rule_engine.logic import (
     load_logic,
     logic_variables,
 )
-from rule_engine.sql import SqlCompileError, compile_filter, compile_value
+from rule_engine.rules import (
+    ACTION_TYPES,
+    OUTCOMES,
+    RULE_VARIABLES,
+    CompiledRule,
+    InvoiceFacts,
+    PricedLine,
+    RuleApplication,
+    RuleCompileError,
+    RuleLine,
+    RuleLog,
+    RuleSpec,
+    apply_pricing_rules,
+    compile_rules,
+    rule_variables,
+)
+from rule_engine.slabs import (
+    PRICING_MODELS,
+    Slab,
+    SlabCharge,
+    UsagePricing,
+    negative_usage_reason,
+    rate_usage,
+    slab_breakdown,
+)
+from rule_engine.sql import SqlCompileError, compile_filter, compile_key, compile_value
 
 __all__ = [
+    "ACTION_TYPES",
+    "OUTCOMES",
+    "PRICING_MODELS",
+    "RULE_VARIABLES",
     "SUPPORTED_OPERATORS",
+    "CompiledRule",
+    "InvoiceFacts",
     "LogicError",
+    "PricedLine",
+    "RuleApplication",
+    "RuleCompileError",
+    "RuleLine",
+    "RuleLog",
+    "RuleSpec",
+    "Slab",
+    "SlabCharge",
     "SqlCompileError",
+    "UsagePricing",
+    "apply_pricing_rules",
     "check_logic",
     "compile_filter",
+    "compile_key",
+    "compile_rules",
     "compile_value",
     "evaluate",
     "format_number",
     "load_logic",
     "logic_variables",
+    "negative_usage_reason",
+    "rate_usage",
+    "rule_variables",
+    "slab_breakdown",
 ]

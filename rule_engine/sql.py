@@ -21,6 +21,7 @@ class SqlCompileError(LogicError):
 
 _DUCKDB = {
     "dec": "DECIMAL(38,12)",
+    "str": "VARCHAR",
     "map_get": "{m}[{k}]",
     "try": "TRY({x})",
     "try_dec": "TRY_CAST({x} AS DECIMAL(38,12))",
@@ -764,3 +765,25 @@ def compile_value(logic: object, attributes_sql: str = "attributes",
     value = f"CAST({c.dispatch([node], fn)} AS {c.t['dec']})"
     return value if err is None else f"(CASE WHEN {err} THEN NULL ELSE {value} END)"
 
+
+
+def compile_key(logic: object, attributes_sql: str = "attributes",
+                dimensions_sql: str = "dimensions", dialect: str = "duckdb") -> str:
+    """SQL VARCHAR naming the logic's result for UNIQUE_COUNT: a number by its value, a string
+    as itself, a boolean as true/false, each tagged by type (5 and "5" are distinct values,
+    as in a JavaScript Set); NULL when it raises, is null or is a list."""
+    c, node = _compile(logic, attributes_sql, dimensions_sql, dialect)
+    text = c.t["str"]
+
+    def fn(ks, vs):
+        if ks[0] == _NUM:
+            # One DECIMAL(38,12) text per value: 5 and 5.0 are the same number.
+            return f"('n:' || CAST(CAST({vs[0]} AS {c.t['dec']}) AS {text}))"
+        if ks[0] == _STR:
+            return f"('s:' || {vs[0]})"
+        if ks[0] == _BOOL:
+            return f"(CASE WHEN {vs[0]} THEN 'b:true' ELSE 'b:false' END)"
+        return f"CAST(NULL AS {text})"
+    err = c.error_of(node)
+    key = c.dispatch([node], fn)
+    return key if err is None else f"(CASE WHEN {err} THEN NULL ELSE {key} END)"

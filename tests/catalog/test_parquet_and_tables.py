@@ -143,6 +143,7 @@ EXPECTED_COLUMNS = {
         "filter_logic",
         "filter_sql",
         "value_sql",
+        "key_sql",
     ],
     "price_plans": [
         "plan_id",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from rule_engine import compile_filter, compile_value
+from rule_engine import compile_filter, compile_key, compile_value
 
 from .currencies import MINOR_UNITS
 from .models import (
@@ -42,6 +42,7 @@ CATALOG_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("filter_logic", "VARCHAR"),
         ("filter_sql", "VARCHAR"),
         ("value_sql", "VARCHAR"),
+        ("key_sql", "VARCHAR"),
     ),
     "price_plans": (
         ("plan_id", "VARCHAR"),
@@ -191,6 +192,7 @@ def catalog_rows(catalog: Catalog) -> dict[str, list[tuple[Any, ...]]]:
                 # The SQL the metering models run, compiled once from the JSON Logic.
                 compile_filter(meter.filter) if meter.filter is not None else "true",
                 compile_value(meter.value) if meter.value is not None else None,
+                compile_key(meter.value) if meter.value is not None else None,
             )
         )
     for plan in catalog.price_plans:

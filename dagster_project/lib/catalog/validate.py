@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from rule_engine import SqlCompileError, check_logic, compile_filter, compile_value, logic_variables
+from rule_engine import (
+    SqlCompileError,
+    check_logic,
+    compile_filter,
+    compile_key,
+    compile_value,
+    logic_variables,
+)
 
 from .currencies import MINOR_UNITS
 from .models import (
@@ -213,6 +220,7 @@ class _Validator:
             # Meters run as SQL: what the compiler cannot express is a catalog error too.
             for name, logic, compile_sql in (
                 ("value", meter.value, compile_value),
+                ("value", meter.value, compile_key),
                 ("filter", meter.filter, compile_filter),
             ):
                 if logic is None or check_logic(logic):

@@ -37,7 +37,7 @@ create table if not exists raw.event_records (
     received_at timestamptz not null,
     event_id varchar,
     event_id_derived boolean,
-    payload_sha256 varchar,
+    payload_fingerprint varchar,
     event_timestamp timestamptz,
     schema_name varchar,
     account_ref varchar,
@@ -94,50 +94,78 @@ end;
 # ISO-8601 date-time with optional fraction and offset; a naive time is UTC (session zone).
 ISO_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?"
 
+# Each record's JSON is parsed once into its known fields (from_json); the checks below read
+# those small parts, so the cost per record stays near that of DuckDB's JSON reader.
+RECORD_FIELDS = (
+    '{"id": "JSON", "timestamp": "JSON", "accountId": "JSON", "schemaName": "JSON", '
+    '"attributes": "JSON", "dimensions": "JSON"}'
+)
+ATTRIBUTE_ENTRY_FIELDS = '[{"name": "JSON", "value": "JSON", "unit": "JSON"}]'
+KNOWN_KEYS = "('id', 'timestamp', 'accountId', 'schemaName', 'attributes', 'dimensions')"
+
 PARSE_SQL = """
 create or replace temp table batch_parsed as
 with staged as (
     select b.file_seq, b.record_no, f.file_name as source_file,
            f.raw_ref_prefix || ':' || b.record_no as raw_ref,
            b.raw_text, f.file_problem,
-           case when f.file_problem is null and json_valid(b.raw_text) then b.raw_text::JSON end as j
+           case when f.file_problem is null and json_valid(b.raw_text) then b.raw_text end as doc
     from batch_records b join batch_files f using (file_seq)
     union all
     -- A file that cannot be read at all is one record, `<name>:0` (SEMANTICS, files).
     select file_seq, 0, file_name, raw_ref_prefix || ':0', null, file_problem, null
     from batch_files where file_problem is not null
 ),
+records as (
+    select *, coalesce(json_type(doc) = 'OBJECT', false) as is_object
+    from staged
+),
 fields as (
     select *,
-        json_type(j) as record_type,
-        json_type(j, '$.id') as id_type, j->>'$.id' as id_text,
-        json_type(j, '$.timestamp') as timestamp_type, j->>'$.timestamp' as timestamp_text,
-        json_type(j, '$.accountId') as account_type, j->>'$.accountId' as account_text,
-        json_type(j, '$.schemaName') as schema_type, j->>'$.schemaName' as schema_text,
-        json_type(j, '$.attributes') as attributes_type,
-        json_type(j, '$.dimensions') as dimensions_type,
-        case json_type(j, '$.attributes')
-            when 'ARRAY' then list_transform(json_extract(j, '$.attributes[*]'), lambda e: {
-                'entry_type': json_type(e), 'name': e->>'$.name', 'name_type': json_type(e, '$.name'),
-                'value_type': json_type(e, '$.value'), 'value_text': e->>'$.value'})
-            when 'OBJECT' then list_transform(
-                map_entries(cast(j->'$.attributes' as map(varchar, json))), lambda e: {
-                'entry_type': 'OBJECT', 'name': e.key, 'name_type': 'VARCHAR',
-                'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$'})
+        case when is_object then from_json(doc, 'RECORD_FIELDS') end as f,
+        case when is_object then list_filter(json_keys(doc), lambda k: k not in KNOWN_KEYS) end
+            as extra_keys
+    from records
+),
+typed as (
+    select *,
+        json_type(f.id) as id_type, f.id->>'$' as id_text,
+        json_type(f.timestamp) as timestamp_type, f.timestamp->>'$' as timestamp_text,
+        json_type(f.accountId) as account_type, f.accountId->>'$' as account_text,
+        json_type(f.schemaName) as schema_type, f.schemaName->>'$' as schema_text,
+        json_type(f.attributes) as attributes_type,
+        json_type(f.dimensions) as dimensions_type,
+        case when json_type(f.attributes) = 'ARRAY' then json_type(f.attributes, '$[*]') end
+            as attribute_entry_types
+    from fields
+),
+entries as (
+    select *,
+        case
+            when attributes_type = 'ARRAY' and coalesce(list_bool_and(list_transform(
+                attribute_entry_types, lambda t: t = 'OBJECT')), true)
+            then list_transform(from_json(f.attributes, 'ATTRIBUTE_ENTRY_FIELDS'), lambda e: {
+                'name': e.name->>'$', 'name_type': json_type(e.name),
+                'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$',
+                'unit': e.unit->>'$'})
+            when attributes_type = 'OBJECT'
+            then list_transform(map_entries(cast(f.attributes as map(varchar, json))), lambda e: {
+                'name': e.key, 'name_type': 'VARCHAR',
+                'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$',
+                'unit': null::varchar})
         end as attribute_entries,
-        case when json_type(j, '$.dimensions') = 'OBJECT'
-            then map_entries(cast(j->'$.dimensions' as map(varchar, json))) end as dimension_entries,
-        case when json_type(j) = 'OBJECT' then th_canonical_4(j) end as canonical_payload
-    from staged
+        case when dimensions_type = 'OBJECT'
+            then list_sort(map_entries(cast(f.dimensions as map(varchar, json)))) end
+            as dimension_entries
+    from typed
 ),
 checked as (
     select *,
         try_cast(case when regexp_full_match(timestamp_text, $iso_timestamp) then timestamp_text end
                  as timestamptz) as event_ts,
         list_filter(list_transform(attribute_entries, lambda a: case
-            when a.entry_type <> 'OBJECT' then 'attributes entry is not an object {name, value}'
             when a.name_type is distinct from 'VARCHAR' or a.name = '' then 'attributes entry has no name'
-            when a.value_type is null or a.value_type = 'NULL' then null
+            when a.value_type = 'NULL' then null
             when a.value_type not in ('BIGINT', 'UBIGINT', 'HUGEINT', 'DOUBLE', 'VARCHAR')
                 then 'attribute ''' || a.name || ''' must be a number or a numeric string'
             when th_decimal_problem(a.value_text) is not null
@@ -148,17 +176,40 @@ checked as (
             as bad_dimensions,
         len(list_distinct(list_transform(attribute_entries, lambda a: a.name)))
             < len(attribute_entries) as repeats_attribute
-    from fields
+    from entries
+),
+fingerprinted as (
+    select *,
+        -- The canonical payload's fingerprint (SEMANTICS: keys sorted, values parsed, types
+        -- kept), built from the parsed parts; a record with unknown top-level keys takes the
+        -- generic canonical form.
+        case
+            when not is_object then null
+            when len(extra_keys) > 0 then 'c:' || sha256(th_canonical_4(doc::JSON))
+            else 'f:' || md5(concat_ws('|',
+                f.id, f.timestamp, f.accountId, f.schemaName, attributes_type,
+                list_transform(
+                    case when attributes_type = 'OBJECT' then list_sort(attribute_entries)
+                         else attribute_entries end,
+                    lambda a: [a.name, a.value_type, coalesce(
+                        try_cast(try_cast(trim(a.value_text) as decimal(38, 12)) as varchar),
+                        a.value_text), a.unit])::varchar,
+                dimensions_type,
+                list_transform(dimension_entries, lambda d: [d.key, d.value::varchar])::varchar))
+        end as payload_fingerprint
+    from checked
 )
 select
     file_seq, record_no, source_file, raw_ref, raw_text,
-    file_problem is null and record_type = 'OBJECT' as is_parsed,
+    is_object as is_parsed,
     case
         when id_type = 'VARCHAR' and length(id_text) between 1 and 512 then id_text
-        when id_type is null or id_type = 'NULL' then 'sha256:' || sha256(canonical_payload)
+        -- An id-less record's id is the hash of its canonical payload (CONTRACT §1.1).
+        when is_object and (id_type is null or id_type = 'NULL')
+            then 'sha256:' || sha256(th_canonical_4(doc::JSON))
     end as event_id,
     id_type is null or id_type = 'NULL' as event_id_derived,
-    sha256(canonical_payload) as payload_sha256,
+    payload_fingerprint,
     event_ts as event_timestamp,
     schema_text as schema_name,
     account_text as account_ref,
@@ -174,21 +225,23 @@ select
     -- The first problem in field order names the field (SEMANTICS 2).
     case
         when file_problem is not null then file_problem
-        when j is null then 'unparseable JSON'
-        when record_type <> 'OBJECT' then 'record is not a JSON object'
+        when doc is null then 'unparseable JSON'
+        when not is_object then 'record is not a JSON object'
     end as parse_problem,
     case
         when not (id_type is null or id_type = 'NULL' or (id_type = 'VARCHAR' and length(id_text) between 1 and 512))
             then 'id must be a string of 1-512 characters'
         when timestamp_type is null or timestamp_type = 'NULL' then 'missing timestamp'
         when timestamp_type <> 'VARCHAR' or event_ts is null
-            then 'timestamp ' || (j->'$.timestamp')::varchar || ' is not an ISO-8601 timestamp'
+            then 'timestamp ' || f.timestamp || ' is not an ISO-8601 timestamp'
         when account_type is null or account_type = 'NULL' then 'missing accountId'
         when account_type <> 'VARCHAR' or account_text = '' then 'accountId must be a non-empty string'
         when schema_type is null or schema_type = 'NULL' then 'missing schemaName'
         when schema_type <> 'VARCHAR' or schema_text = '' then 'schemaName must be a non-empty string'
         when attributes_type is not null and attributes_type not in ('NULL', 'ARRAY', 'OBJECT')
             then 'attributes must be a list of {name, value} or an object'
+        when attributes_type = 'ARRAY' and attribute_entries is null
+            then 'attributes entry is not an object {name, value}'
         when len(attribute_problems) > 0 then attribute_problems[1]
         when repeats_attribute then 'attributes name the same attribute twice'
         when dimensions_type is not null and dimensions_type not in ('NULL', 'OBJECT')
@@ -198,8 +251,10 @@ select
         when event_ts > $received_at::timestamptz + interval 1 day
             then 'timestamp ' || timestamp_text || ' is more than 1 day after received_at'
     end as field_problem
-from checked
-"""
+from fingerprinted
+""".replace("'RECORD_FIELDS'", f"'{RECORD_FIELDS}'").replace(
+    "'ATTRIBUTE_ENTRY_FIELDS'", f"'{ATTRIBUTE_ENTRY_FIELDS}'"
+).replace("KNOWN_KEYS", KNOWN_KEYS)
 
 # Dedupe forever: the first record (in order of receipt) that passes validation claims its
 # id; a later record with that id is a DUPLICATE, or a DUPLICATE_CONFLICT if its payload differs.
@@ -210,16 +265,16 @@ with numbered as (
     from batch_parsed
 ),
 claims as (
-    select event_id, payload_sha256, record_seq
+    select event_id, payload_fingerprint, record_seq
     from raw.event_records
     where ingest_status = 'ACCEPTED'
       and event_id in (select event_id from numbered where is_parsed)
     union all
-    select event_id, payload_sha256, record_seq
+    select event_id, payload_fingerprint, record_seq
     from numbered where is_parsed and field_problem is null
 ),
 first_claims as (
-    select event_id, arg_min(payload_sha256, record_seq) as claim_payload, min(record_seq) as claim_seq
+    select event_id, arg_min(payload_fingerprint, record_seq) as claim_payload, min(record_seq) as claim_seq
     from claims group by event_id
 ),
 classified as (
@@ -227,7 +282,7 @@ classified as (
         case
             when n.parse_problem is not null then 'INVALID'
             when c.claim_seq < n.record_seq then
-                case when c.claim_payload = n.payload_sha256 then 'DUPLICATE' else 'DUPLICATE_CONFLICT' end
+                case when c.claim_payload = n.payload_fingerprint then 'DUPLICATE' else 'DUPLICATE_CONFLICT' end
             when n.field_problem is not null then 'INVALID'
             else 'ACCEPTED'
         end as ingest_status,
@@ -237,7 +292,7 @@ classified as (
 select
     record_seq, raw_ref, source_file, file_seq, record_no, $received_at::timestamptz,
     case when is_parsed then event_id end, case when is_parsed then event_id_derived end,
-    payload_sha256,
+    payload_fingerprint,
     case when ingest_status = 'ACCEPTED' then event_timestamp end,
     schema_name, account_ref,
     case when ingest_status = 'ACCEPTED' then attributes end,

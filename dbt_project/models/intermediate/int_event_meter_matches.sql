@@ -5,7 +5,8 @@
 {%- set meters = [] -%}
 {%- if execute -%}
     {%- set meters = run_query(
-        "select meter_id, schema_name, filter_sql, coalesce(value_sql, 'null') from "
+        "select meter_id, schema_name, filter_sql, coalesce(value_sql, 'null'), "
+        ~ "coalesce(key_sql, 'null') from "
         ~ source('catalog', 'usage_meters') ~ " order by meter_id"
     ).rows -%}
 {%- endif %}
@@ -18,18 +19,20 @@ with resolved_events as (
 ),
 
 matches as (
-{%- for meter_id, schema_name, filter_sql, value_sql in meters %}
+{%- for meter_id, schema_name, filter_sql, value_sql, key_sql in meters %}
     select
         record_seq, event_id, account_id, assignment_id, event_timestamp,
         '{{ meter_id | replace("'", "''") }}' as meter_id,
-        cast({{ value_sql }} as {{ exact_decimal() }}) as meter_value
+        cast({{ value_sql }} as {{ exact_decimal() }}) as meter_value,
+        cast({{ key_sql }} as {{ dbt.type_string() }}) as meter_key
     from resolved_events
     where schema_name = '{{ schema_name | replace("'", "''") }}' and ({{ filter_sql }})
     {% if not loop.last %}union all{% endif %}
 {%- else %}
     select record_seq, event_id, account_id, assignment_id, event_timestamp,
            cast(null as {{ dbt.type_string() }}) as meter_id,
-           cast(null as {{ exact_decimal() }}) as meter_value
+           cast(null as {{ exact_decimal() }}) as meter_value,
+           cast(null as {{ dbt.type_string() }}) as meter_key
     from resolved_events where 1 = 0
 {%- endfor %}
 )

@@ -1,6 +1,7 @@
 -- Usage per invoice period (account × billing cycle piece) × meter (SEMANTICS 5): COUNT of
 -- events; SUM, MAX, UNIQUE_COUNT of the meter value; LATEST: the value of the event with the
 -- greatest timestamp (ties: greatest event id). Null values count for COUNT only.
+-- UNIQUE_COUNT counts distinct meter_key values (strings count too: distinct users).
 with matches as (
     select * from {{ ref('int_event_meter_matches') }}
 ),
@@ -24,7 +25,8 @@ matches_in_periods as (
         mt.aggregation,
         m.event_id,
         m.event_timestamp,
-        m.meter_value
+        m.meter_value,
+        m.meter_key
     from matches as m
     inner join periods as p
         on p.assignment_id = m.assignment_id
@@ -60,7 +62,7 @@ aggregated as (
         count(meter_value) as valued_events,
         sum(meter_value) as value_sum,
         max(meter_value) as value_max,
-        count(distinct meter_value) as value_distinct
+        count(distinct meter_key) as value_distinct
     from matches_in_periods
     group by invoice_id, account_id, assignment_id, plan_id, meter_id, aggregation
 ),
