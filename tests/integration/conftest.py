@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -43,15 +42,6 @@ def bill(root: Path, *, accounts: int, events: int, seed: int, fmt: str) -> Bill
     )
     run_nightly(settings)
     return BilledWarehouse(root=root, settings=settings, manifest=manifest)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def project_environment(tmp_path_factory):
-    """dbt is called as an executable: keep the venv's bin on PATH; use a throwaway instance."""
-    venv_bin = Path(__file__).resolve().parents[2] / ".venv" / "bin"
-    os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ['PATH']}"
-    os.environ["DAGSTER_HOME"] = str(tmp_path_factory.mktemp("dagster_home"))
-    yield
 
 
 @pytest.fixture(scope="session")
