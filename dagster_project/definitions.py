@@ -7,13 +7,21 @@ from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.catalog.assets import pricing_catalog
 from dagster_project.defs.ingestion.assets import raw_events
+from dagster_project.defs.invoicing.assets import priced_invoices
 from dagster_project.defs.jobs import nightly_billing_job
-from dagster_project.defs.rating.assets import invoice_periods, tallyhouse_dbt_models
+from dagster_project.defs.rating.assets import invoice_marts, invoice_periods, rating_models
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
 from dagster_project.lib.dbt import tallyhouse_dbt
 
 defs = dg.Definitions(
-    assets=[pricing_catalog, raw_events, invoice_periods, tallyhouse_dbt_models],
+    assets=[
+        pricing_catalog,
+        raw_events,
+        invoice_periods,
+        rating_models,
+        priced_invoices,
+        invoice_marts,
+    ],
     jobs=[nightly_billing_job],
     resources={
         "warehouse": WarehouseResource(),

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import duckdb
 
 from dagster_project.lib.billing_cycles import BillingCycleSpec, cycles_table, invoice_periods
+from dagster_project.lib.invoicing.warehouse import ensure_billing_tables
 
 # Events may be dated up to a day after the run's clock (SEMANTICS 2), so periods are laid
 # out that far; the invoice models keep those not yet begun only when they have events.
@@ -60,10 +61,18 @@ def write_invoice_periods(con: duckdb.DuckDBPyConnection, as_of: datetime) -> in
             )
         )
     table = cycles_table(periods)
-    con.execute("create schema if not exists billing")
+    ensure_billing_tables(con)
     con.register("new_invoice_periods", table)
+    # Each period carries how far its invoice was finalized (the last record_seq it billed),
+    # so the rating models keep late events out of finalized invoices (PAST_GRACE_PERIOD).
     con.execute(
-        "create or replace table billing.invoice_periods as select * from new_invoice_periods"
+        """
+        create or replace table billing.invoice_periods as
+        select p.*, f.finalized_through_record_seq
+        from new_invoice_periods p
+        left join billing.finalized_invoices f
+            using (account_id, assignment_id, period_start)
+        """
     )
     con.unregister("new_invoice_periods")
     return table.num_rows

@@ -91,3 +91,25 @@
 {% macro exact_decimal() -%}
     decimal(38, 12)
 {%- endmacro %}
+
+{#- Aggregate (key, value) pairs of a group into a map. -#}
+{% macro map_of(key, value) -%}
+    {{ return(adapter.dispatch('map_of', 'tallyhouse')(key, value)) }}
+{%- endmacro %}
+{% macro default__map_of(key, value) -%}
+    map_from_entries(list({'key': {{ key }}, 'value': {{ value }}} order by {{ key }}))
+{%- endmacro %}
+{% macro spark__map_of(key, value) -%}
+    map_from_entries(array_sort(collect_list(struct({{ key }}, {{ value }}))))
+{%- endmacro %}
+
+{#- Collect the distinct values of a group into a sorted array. -#}
+{% macro sorted_array_of(expression) -%}
+    {{ return(adapter.dispatch('sorted_array_of', 'tallyhouse')(expression)) }}
+{%- endmacro %}
+{% macro default__sorted_array_of(expression) -%}
+    list(distinct {{ expression }} order by {{ expression }})
+{%- endmacro %}
+{% macro spark__sorted_array_of(expression) -%}
+    array_sort(collect_set({{ expression }}))
+{%- endmacro %}

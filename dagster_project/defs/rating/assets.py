@@ -1,4 +1,4 @@
-"""dbt models as Dagster assets: staging, metering and rating in the warehouse."""
+"""Rating: invoice periods (Python calendar) and the dbt models that meter and rate usage."""
 
 import os
 
@@ -9,17 +9,37 @@ from dagster_project.defs.resources import BillingSettingsResource, WarehouseRes
 from dagster_project.lib.dbt import ensure_manifest, tallyhouse_dbt
 from dagster_project.lib.invoice_periods import write_invoice_periods
 
+# Marts built from what the invoicing asset writes run in a second dbt step (dbt → Python → dbt).
+INVOICING_MODELS = "tag:invoicing"
 
-@dbt_assets(manifest=ensure_manifest(), project=tallyhouse_dbt)
-def tallyhouse_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettingsResource
-):
+
+def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock):
     # dbt reads the run's clock from TALLYHOUSE_AS_OF (an env var, not a --vars value, so
     # dbt's partial parsing survives a new clock), and one fixed target path keeps the
     # parse cache between runs.
-    os.environ["TALLYHOUSE_AS_OF"] = billing.clock().isoformat()
+    os.environ["TALLYHOUSE_AS_OF"] = clock.isoformat()
     invocation = dbt.cli(["build"], context=context, target_path=tallyhouse_dbt.target_path)
     yield from invocation.stream()
+
+
+@dbt_assets(
+    manifest=ensure_manifest(), project=tallyhouse_dbt, exclude=INVOICING_MODELS,
+    name="rating_models",
+)
+def rating_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettingsResource
+):
+    yield from run_dbt_build(context, dbt, billing.clock())
+
+
+@dbt_assets(
+    manifest=ensure_manifest(), project=tallyhouse_dbt, select=INVOICING_MODELS,
+    name="invoice_marts",
+)
+def invoice_marts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, billing: BillingSettingsResource
+):
+    yield from run_dbt_build(context, dbt, billing.clock())
 
 
 @dg.asset(

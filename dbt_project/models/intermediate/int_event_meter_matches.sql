@@ -12,8 +12,8 @@
 {%- endif %}
 
 with resolved_events as (
-    select record_seq, event_id, account_id, assignment_id, event_timestamp, schema_name,
-           attributes, dimensions
+    select record_seq, event_id, account_id, assignment_id, invoice_id, is_past_grace_period,
+           event_timestamp, schema_name, attributes, dimensions
     from {{ ref('int_event_records_resolved') }}
     where status = 'RESOLVED'
 ),
@@ -21,7 +21,8 @@ with resolved_events as (
 matches as (
 {%- for meter_id, schema_name, filter_sql, value_sql, key_sql in meters %}
     select
-        record_seq, event_id, account_id, assignment_id, event_timestamp,
+        record_seq, event_id, account_id, assignment_id, invoice_id, is_past_grace_period,
+        event_timestamp,
         '{{ meter_id | replace("'", "''") }}' as meter_id,
         cast({{ value_sql }} as {{ exact_decimal() }}) as meter_value,
         cast({{ key_sql }} as {{ dbt.type_string() }}) as meter_key
@@ -29,7 +30,8 @@ matches as (
     where schema_name = '{{ schema_name | replace("'", "''") }}' and ({{ filter_sql }})
     {% if not loop.last %}union all{% endif %}
 {%- else %}
-    select record_seq, event_id, account_id, assignment_id, event_timestamp,
+    select record_seq, event_id, account_id, assignment_id, invoice_id, is_past_grace_period,
+           event_timestamp,
            cast(null as {{ dbt.type_string() }}) as meter_id,
            cast(null as {{ exact_decimal() }}) as meter_value,
            cast(null as {{ dbt.type_string() }}) as meter_key

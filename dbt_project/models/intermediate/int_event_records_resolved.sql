@@ -31,6 +31,10 @@ assignments as (
     select * from {{ ref('stg_catalog__plan_assignments') }}
 ),
 
+periods as (
+    select * from {{ ref('stg_billing__invoice_periods') }}
+),
+
 resolved as (
     select
         r.*,
@@ -59,6 +63,21 @@ with_plan as (
         and (p.effective_until is null or r.event_local_date <= p.effective_until)
 ),
 
+with_period as (
+    select
+        r.*,
+        i.invoice_id,
+        i.cycle_start,
+        i.cycle_end,
+        -- Received by a run after the one that finalized its invoice (SEMANTICS 8).
+        coalesce(r.record_seq > i.finalized_through_record_seq, false) as is_past_grace_period
+    from with_plan as r
+    left join periods as i
+        on i.assignment_id = r.assignment_id
+        and r.event_timestamp >= i.period_start
+        and r.event_timestamp < i.period_end
+),
+
 final as (
     select
         record_seq,
@@ -77,6 +96,10 @@ final as (
         dimensions,
         assignment_id,
         plan_id,
+        invoice_id,
+        cycle_start,
+        cycle_end,
+        is_past_grace_period,
         case
             when ingest_status <> 'ACCEPTED' then ingest_status
             when account_id is null then 'ACCOUNT_NOT_FOUND'
@@ -96,7 +119,7 @@ final as (
                 then 'account ''' || account_id || ''' has no plan assignment on '
                      || cast(event_local_date as {{ dbt.type_string() }})
         end as status_reason
-    from with_plan
+    from with_period
 )
 
 select * from final

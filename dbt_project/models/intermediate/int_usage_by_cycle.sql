@@ -3,7 +3,9 @@
 -- greatest timestamp (ties: greatest event id). Null values count for COUNT only.
 -- UNIQUE_COUNT counts distinct meter_key values (strings count too: distinct users).
 with matches as (
+    -- Late events (PAST_GRACE_PERIOD) never change a finalized invoice.
     select * from {{ ref('int_event_meter_matches') }}
+    where not is_past_grace_period
 ),
 
 meters as (
@@ -28,10 +30,7 @@ matches_in_periods as (
         m.meter_value,
         m.meter_key
     from matches as m
-    inner join periods as p
-        on p.assignment_id = m.assignment_id
-        and m.event_timestamp >= p.period_start
-        and m.event_timestamp < p.period_end
+    inner join periods as p on p.invoice_id = m.invoice_id
     inner join meters as mt on mt.meter_id = m.meter_id
 ),
 

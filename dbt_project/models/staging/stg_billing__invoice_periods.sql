@@ -21,7 +21,10 @@ renamed as (
         period_seconds,
         cycle_seconds,
         is_cut,
-        finalizes_at
+        finalizes_at,
+        -- Set once the invoice is finalized: the last record it billed; later records of
+        -- this period are PAST_GRACE_PERIOD.
+        finalized_through_record_seq
     from source
 )
 

@@ -1,0 +1,336 @@
+"""Reads rated lines and the catalog from the warehouse, builds invoices, writes the results.
+
+Set-based I/O around the pure builder: one query per input, one insert per output, all
+writes in one transaction. Finalized invoices are stored once and never rewritten; drafts
+are replaced every run; the ledgers are append-only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import duckdb
+import pyarrow as pa
+
+from rule_engine import RuleSpec, Slab, UsagePricing, compile_rules, load_logic
+
+from .build import build_invoices, prior_state_from_ledgers
+from .credits import CreditGrant
+from .invoice import FixedFeeLineInput, InvoiceInput, UsageLineInput
+from .wallet import WalletTransaction
+
+MONEY = "decimal(38, 12)"
+
+# Column order and types of the tables this module writes (schema billing).
+INVOICE_COLUMNS = {
+    "invoice_id": "varchar", "account_id": "varchar", "customer_id": "varchar",
+    "plan_id": "varchar", "assignment_id": "varchar", "currency": "varchar",
+    "period_start": "timestamptz", "period_end": "timestamptz", "status": "varchar",
+    "subtotal": MONEY, "minimum_commitment_true_up": MONEY, "credits_applied": MONEY,
+    "total": MONEY, "wallet_applied": MONEY, "amount_paid": MONEY, "amount_due": MONEY,
+    "finalized_at": "timestamptz", "needs_review": "boolean", "review_reasons": "varchar[]",
+    "finalized_through_record_seq": "bigint",
+}
+LINE_COLUMNS = {
+    "line_item_id": "varchar", "invoice_id": "varchar", "line_number": "integer",
+    "line_type": "varchar", "rate_card_id": "varchar", "meter_id": "varchar",
+    "rule_id": "varchar", "credit_id": "varchar", "code": "varchar", "quantity": MONEY,
+    "unit_amount": MONEY, "amount": MONEY, "description": "varchar",
+}
+RULE_LOG_COLUMNS = {
+    "log_id": "varchar", "invoice_id": "varchar", "rule_id": "varchar", "rule_name": "varchar",
+    "rule_order": "integer", "outcome": "varchar", "variables": "varchar",
+    "computation_result": MONEY, "action_type": "varchar", "target": "varchar",
+    "old_usage": MONEY, "new_usage": MONEY, "old_revenue": MONEY, "new_revenue": MONEY,
+    "error_message": "varchar",
+}
+CREDIT_LEDGER_COLUMNS = {
+    "entry_id": "varchar", "credit_id": "varchar", "account_id": "varchar",
+    "entry_type": "varchar", "invoice_id": "varchar", "amount": MONEY,
+    "balance_after": MONEY, "occurred_at": "timestamptz",
+}
+WALLET_LEDGER_COLUMNS = {
+    "entry_id": "varchar", "account_id": "varchar", "entry_type": "varchar",
+    "invoice_id": "varchar", "transaction_id": "varchar", "amount": MONEY,
+    "balance_after": MONEY, "occurred_at": "timestamptz",
+}
+
+BILLING_TABLES = {
+    "finalized_invoices": INVOICE_COLUMNS,
+    "finalized_invoice_line_items": LINE_COLUMNS,
+    "finalized_pricing_rule_log": RULE_LOG_COLUMNS,
+    "draft_invoices": INVOICE_COLUMNS,
+    "draft_invoice_line_items": LINE_COLUMNS,
+    "draft_pricing_rule_log": RULE_LOG_COLUMNS,
+    "credit_ledger": CREDIT_LEDGER_COLUMNS,
+    "wallet_ledger": WALLET_LEDGER_COLUMNS,
+}
+
+
+@dataclass(frozen=True)
+class InvoicingSummary:
+    drafts: int
+    finalized_now: int
+    finalized_before: int
+    needs_review: int
+
+
+def ensure_billing_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists billing")
+    for table, columns in BILLING_TABLES.items():
+        body = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        con.execute(f"create table if not exists billing.{table} ({body})")
+
+
+def _rows(con, sql: str, params=None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _usage_pricings(con) -> dict[tuple[str, str], UsagePricing]:
+    cards = _rows(
+        con,
+        """select plan_id, rate_card_id, pricing_model, minimum_amount, maximum_amount
+           from catalog.rate_cards where rate_card_type = 'USAGE'""",
+    )
+    slabs: dict[tuple[str, str], list[Slab]] = defaultdict(list)
+    for s in _rows(
+        con,
+        """select plan_id, rate_card_id, start_after, rate, flat_fee, package_size
+           from catalog.rate_card_slabs order by plan_id, rate_card_id, slab_index""",
+    ):
+        slabs[(s["plan_id"], s["rate_card_id"])].append(
+            Slab(s["start_after"], s["rate"], s["flat_fee"] or Decimal(0), s["package_size"])
+        )
+    return {
+        (c["plan_id"], c["rate_card_id"]): UsagePricing(
+            c["pricing_model"],
+            tuple(slabs[(c["plan_id"], c["rate_card_id"])]),
+            c["minimum_amount"],
+            c["maximum_amount"],
+        )
+        for c in cards
+    }
+
+
+def _compiled_rules(con) -> dict[str, list]:
+    """Each plan's rules compiled once (the catalog asset already validated them)."""
+    cards: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"USAGE": set(), "FIXED_FEE": set()})
+    for c in _rows(con, "select plan_id, rate_card_id, rate_card_type from catalog.rate_cards"):
+        if c["rate_card_type"] in ("USAGE", "FIXED_FEE"):
+            cards[c["plan_id"]][c["rate_card_type"]].add(c["rate_card_id"])
+    specs: dict[str, list[RuleSpec]] = defaultdict(list)
+    for r in _rows(con, "select * from catalog.pricing_rules order by plan_id, rule_order"):
+        specs[r["plan_id"]].append(
+            RuleSpec(
+                rule_id=r["rule_id"],
+                rule_name=r["rule_name"] or "",
+                rule_order=r["rule_order"],
+                condition=load_logic(r["condition_logic"]) if r["condition_logic"] else None,
+                computation=load_logic(r["computation_logic"]),
+                action_type=r["action_type"],
+                target=r["target"],
+                code=r["code"],
+                description=r["description"],
+            )
+        )
+    return {
+        plan_id: compile_rules(
+            plan_specs,
+            usage_cards=cards[plan_id]["USAGE"],
+            fixed_fee_cards=cards[plan_id]["FIXED_FEE"],
+        )
+        for plan_id, plan_specs in specs.items()
+    }
+
+
+OPEN_PERIODS_SQL = """
+select p.invoice_id, p.account_id, a.customer_id, p.plan_id, p.assignment_id, pl.currency,
+       p.period_start, p.period_end, p.period_days, p.share, p.finalizes_at
+from staging.stg_billing__invoice_periods p
+join catalog.accounts a using (account_id)
+join catalog.price_plans pl using (plan_id)
+where p.invoice_id not in (select invoice_id from billing.finalized_invoices)
+  and (p.period_start <= $as_of
+       or p.invoice_id in (select invoice_id from intermediate.int_rated_usage where quantity <> 0))
+order by p.account_id, p.period_start, p.invoice_id
+"""
+
+
+def _invoice_inputs(con, as_of: datetime) -> list[InvoiceInput]:
+    pricings = _usage_pricings(con)
+    rules = _compiled_rules(con)
+    usage: dict[str, list[UsageLineInput]] = defaultdict(list)
+    for u in _rows(
+        con,
+        """select invoice_id, plan_id, rate_card_id, meter_id, quantity, amount
+           from intermediate.int_rated_usage order by invoice_id, rate_card_id""",
+    ):
+        usage[u["invoice_id"]].append(
+            UsageLineInput(
+                rate_card_id=u["rate_card_id"],
+                meter_id=u["meter_id"],
+                quantity=u["quantity"],
+                amount=u["amount"],
+                pricing=pricings[(u["plan_id"], u["rate_card_id"])],
+            )
+        )
+    fees: dict[str, list[FixedFeeLineInput]] = defaultdict(list)
+    commitments: dict[str, tuple[str, Decimal]] = {}
+    for f in _rows(
+        con,
+        """select invoice_id, rate_card_id, line_type, quantity, unit_amount, amount,
+                  commitment_amount
+           from intermediate.int_fixed_fee_lines order by invoice_id, rate_card_id""",
+    ):
+        if f["line_type"] == "FIXED_FEE":
+            fees[f["invoice_id"]].append(
+                FixedFeeLineInput(
+                    rate_card_id=f["rate_card_id"],
+                    quantity=f["quantity"],
+                    unit_amount=f["unit_amount"],
+                    amount=f["amount"],
+                )
+            )
+        else:
+            commitments[f["invoice_id"]] = (f["rate_card_id"], f["commitment_amount"])
+    inputs = []
+    for p in _rows(con, OPEN_PERIODS_SQL, {"as_of": as_of}):
+        commitment = commitments.get(p["invoice_id"])
+        inputs.append(
+            InvoiceInput(
+                invoice_id=p["invoice_id"],
+                account_id=p["account_id"],
+                customer_id=p["customer_id"],
+                plan_id=p["plan_id"],
+                assignment_id=p["assignment_id"],
+                currency=p["currency"],
+                period_start=p["period_start"],
+                period_end=p["period_end"],
+                cycle_days=p["period_days"],
+                share=p["share"],
+                finalizes_at=p["finalizes_at"],
+                usage_lines=tuple(usage.get(p["invoice_id"], ())),
+                fixed_fee_lines=tuple(fees.get(p["invoice_id"], ())),
+                commitment_amount=commitment[1] if commitment else None,
+                commitment_rate_card_id=commitment[0] if commitment else None,
+                rules=tuple(rules.get(p["plan_id"], ())),
+            )
+        )
+    return inputs
+
+
+def _credit_grants(con) -> list[CreditGrant]:
+    return [
+        CreditGrant(
+            credit_id=c["credit_id"],
+            account_id=c["account_id"],
+            amount=c["amount"],
+            currency=c["currency"],
+            priority=c["priority"],
+            effective_from=c["effective_from"],
+            effective_until=c["effective_until"],
+            applies_to=tuple(c["applies_to"] or ()),
+            timezone=c["timezone"],
+        )
+        for c in _rows(
+            con,
+            """select g.*, a.timezone from catalog.credit_grants g
+               join catalog.accounts a using (account_id) order by credit_id""",
+        )
+    ]
+
+
+def _wallet_transactions(con) -> list[WalletTransaction]:
+    return [
+        WalletTransaction(
+            transaction_id=w["transaction_id"],
+            account_id=w["account_id"],
+            type=w["transaction_type"],
+            amount=w["amount"],
+            currency=w["currency"],
+            occurred_at=w["occurred_at"],
+        )
+        for w in _rows(con, "select * from catalog.wallet_transactions order by transaction_id")
+    ]
+
+
+def _table(rows: list[dict], columns: dict[str, str]) -> pa.Table:
+    """Rows as Arrow, money as decimal text: DuckDB casts it exactly into the column type."""
+
+    def cell(value):
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        if isinstance(value, dict):
+            return json.dumps(value, sort_keys=True, default=str)
+        return value
+
+    return pa.table({name: pa.array([cell(r.get(name)) for r in rows]) for name in columns})
+
+
+def _insert(con, table: str, rows: list[dict], *, replace: bool = False) -> None:
+    columns = BILLING_TABLES[table]
+    if replace:
+        con.execute(f"delete from billing.{table}")
+    if not rows:
+        return
+    con.register("new_rows", _table(rows, columns))
+    select = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns.items())
+    con.execute(f"insert into billing.{table} select {select} from new_rows")
+    con.unregister("new_rows")
+
+
+def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
+    """Build every open invoice and store the results; finalized invoices are frozen."""
+    ensure_billing_tables(con)
+    inputs = _invoice_inputs(con, as_of)
+    prior = prior_state_from_ledgers(
+        _rows(con, "select * from billing.credit_ledger order by occurred_at, entry_id"),
+        _rows(con, "select * from billing.wallet_ledger order by occurred_at, entry_id"),
+    )
+    run = build_invoices(inputs, _credit_grants(con), _wallet_transactions(con), prior, as_of)
+    # Events received up to this run are the ones a newly finalized invoice bills; later ones
+    # for its period are PAST_GRACE_PERIOD.
+    through_seq = con.execute(
+        "select coalesce(max(record_seq), 0) from raw.event_records"
+    ).fetchall()[0][0]
+    finalized_ids = {i["invoice_id"] for i in run.invoices if i["status"] != "DRAFT"}
+    for invoice in run.invoices:
+        invoice["finalized_through_record_seq"] = (
+            through_seq if invoice["invoice_id"] in finalized_ids else None
+        )
+
+    def split(rows):
+        done = [r for r in rows if r["invoice_id"] in finalized_ids]
+        draft = [r for r in rows if r["invoice_id"] not in finalized_ids]
+        return done, draft
+
+    invoices_done, invoices_draft = split(run.invoices)
+    lines_done, lines_draft = split(run.line_items)
+    logs_done, logs_draft = split(run.rule_logs)
+    before = con.execute("select count(*) from billing.finalized_invoices").fetchall()[0][0]
+    con.execute("begin transaction")
+    try:
+        _insert(con, "finalized_invoices", invoices_done)
+        _insert(con, "finalized_invoice_line_items", lines_done)
+        _insert(con, "finalized_pricing_rule_log", logs_done)
+        _insert(con, "draft_invoices", invoices_draft, replace=True)
+        _insert(con, "draft_invoice_line_items", lines_draft, replace=True)
+        _insert(con, "draft_pricing_rule_log", logs_draft, replace=True)
+        _insert(con, "credit_ledger", run.credit_ledger)
+        _insert(con, "wallet_ledger", run.wallet_ledger)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return InvoicingSummary(
+        drafts=len(invoices_draft),
+        finalized_now=len(invoices_done),
+        finalized_before=before,
+        needs_review=sum(1 for i in run.invoices if i["needs_review"]),
+    )

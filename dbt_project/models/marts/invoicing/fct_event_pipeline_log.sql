@@ -1,0 +1,78 @@
+-- The pipeline log: every record that ever entered ingestion, exactly once, with why it was
+-- or was not billed: its status, the meters it matched and its units per meter, the plan,
+-- cycle and invoice it belongs to, and the revenue attributed to it (SEMANTICS 18-19).
+-- Built after the invoicing step, so every invoice_id it names exists:
+-- depends_on: {{ ref('fct_invoices') }}
+with records as (
+    select * from {{ ref('int_event_records_resolved') }}
+),
+
+matches as (
+    select * from {{ ref('int_event_meter_matches') }}
+),
+
+meters as (
+    select meter_id, aggregation from {{ ref('stg_catalog__usage_meters') }}
+),
+
+attributions as (
+    select * from {{ ref('int_event_revenue_attributions') }}
+),
+
+units_per_event as (
+    -- What each event contributes to each meter it matched: 1 for COUNT, else its value.
+    select
+        m.record_seq,
+        {{ sorted_array_of('m.meter_id') }} as matched_meter_ids,
+        {{ map_of('m.meter_id', "case when mt.aggregation = 'COUNT' then cast(1 as " ~ exact_decimal() ~ ") else m.meter_value end") }}
+            as meter_units
+    from matches as m
+    inner join meters as mt on mt.meter_id = m.meter_id
+    group by m.record_seq
+),
+
+revenue_per_event as (
+    select record_seq, sum(attributed_amount) as revenue
+    from attributions
+    group by record_seq
+),
+
+final as (
+    select
+        r.event_id,
+        r.record_seq,
+        r.raw_ref,
+        r.source_file,
+        r.received_at,
+        r.event_timestamp,
+        r.schema_name,
+        r.account_id,
+        r.customer_id,
+        case
+            when r.status <> 'RESOLVED' then r.status
+            when u.record_seq is null then 'NO_MATCHING_METERS'
+            when r.is_past_grace_period then 'PAST_GRACE_PERIOD'
+            else 'METERED'
+        end as status,
+        case
+            when r.status <> 'RESOLVED' then r.status_reason
+            when u.record_seq is null then 'no usage meter of schema ''' || r.schema_name || ''' matched'
+            when r.is_past_grace_period
+                then 'received after invoice ' || r.invoice_id || ' was finalized; kept, not billed'
+        end as status_reason,
+        u.matched_meter_ids,
+        u.meter_units,
+        r.plan_id,
+        r.assignment_id,
+        r.cycle_start,
+        r.cycle_end,
+        cast(coalesce(v.revenue, 0) as {{ exact_decimal() }}) as revenue,
+        -- False for an event whose meters the plan in force does not price (SEMANTICS).
+        v.record_seq is not null as revenue_computed,
+        case when r.status = 'RESOLVED' then r.invoice_id end as invoice_id
+    from records as r
+    left join units_per_event as u on u.record_seq = r.record_seq
+    left join revenue_per_event as v on v.record_seq = r.record_seq
+)
+
+select * from final

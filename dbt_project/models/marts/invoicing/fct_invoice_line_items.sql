@@ -1,0 +1,8 @@
+-- Every invoice line; finalized invoices' lines as stored, drafts' as computed this run.
+with lines as (
+    select * from {{ source('billing', 'finalized_invoice_line_items') }}
+    union all
+    select * from {{ source('billing', 'draft_invoice_line_items') }}
+)
+
+select * from lines

@@ -1,0 +1,8 @@
+-- One row per pricing rule evaluated on one invoice, with the variables it read.
+with logs as (
+    select * from {{ source('billing', 'finalized_pricing_rule_log') }}
+    union all
+    select * from {{ source('billing', 'draft_pricing_rule_log') }}
+)
+
+select * from logs
