@@ -100,14 +100,13 @@ def _dagster_instance():
 
 
 def print_run_summary(settings: Settings) -> None:
-    from dagster_project.lib.reports import ingestion_summary
+    from dagster_project.lib.reports import run_report
 
-    summary = ingestion_summary(settings.warehouse)
+    report = run_report(settings.warehouse)
     files = Table(title="Landing files", title_justify="left")
-    files.add_column("status")
-    files.add_column("files", justify="right")
-    files.add_column("records", justify="right")
-    for status, n_files, n_records in summary.files:
+    for column in ("status", "files", "records"):
+        files.add_column(column, justify="left" if column == "status" else "right")
+    for status, n_files, n_records in report.files:
         files.add_row(status, f"{n_files:,}", f"{n_records:,}")
     out.print(files)
 
@@ -115,11 +114,38 @@ def print_run_summary(settings: Settings) -> None:
     records.add_column("status")
     records.add_column("records", justify="right")
     records.add_column("example reason")
-    for status, count, reason in summary.statuses:
+    for status, count, reason in report.statuses:
         records.add_row(status, f"{count:,}", reason or "")
     records.add_section()
-    records.add_row("total", f"{summary.total_records:,}", "")
+    records.add_row("total", f"{report.total_records:,}", "")
     out.print(records)
+
+    invoices = Table(title="Invoices by currency and status", title_justify="left")
+    for column in ("currency", "status", "invoices", "total", "amount due"):
+        invoices.add_column(column, justify="left" if column in ("currency", "status") else "right")
+    for currency, status, count, total, due in report.invoices:
+        invoices.add_row(
+            currency, status, f"{count:,}", money(total, currency), money(due, currency)
+        )
+    out.print(invoices)
+
+    largest = Table(title="Largest invoices per currency", title_justify="left")
+    for column in ("invoice", "account", "plan", "total", "status"):
+        largest.add_column(column, justify="right" if column == "total" else "left")
+    for invoice_id, account_id, plan_id, currency, total, status in report.largest:
+        largest.add_row(
+            invoice_id, account_id, plan_id, f"{money(total, currency)} {currency}", status
+        )
+    out.print(largest)
+    if report.needs_review:
+        console.print(f"[yellow]{report.needs_review} invoice(s) need review[/yellow]")
+
+
+def money(amount, currency: str) -> str:
+    """An amount at its currency's minor unit, thousands grouped (JPY 290,000; USD 12.50)."""
+    from dagster_project.lib.catalog import minor_units
+
+    return f"{amount:,.{minor_units(currency)}f}"
 
 
 # ---------------------------------------------------------------- commands
