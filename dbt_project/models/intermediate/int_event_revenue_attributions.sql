@@ -1,0 +1,309 @@
+-- Lineage of revenue (SEMANTICS 18): one row per (event, invoice, usage rate card) with the
+-- part of the usage line's unrounded amount the event is responsible for. The attributions
+-- of one line sum exactly to int_rated_usage.amount (a data test checks it).
+--   COUNT and SUM meters (event units: 1, or the event's value; null values count 0):
+--     TIERED  marginal, in event order (timestamp, then event id): an event moving the running
+--             total from c0 to c1 pays each per-unit slab's rate for its units between c0 and
+--             c1, and the flat fee of each slab it crosses into (an event whose correction
+--             takes the total back below a slab's start gets the fee back, negative, so fees
+--             telescope to "once per slab touched"). A package slab's charge is shared in
+--             proportion to the event's units inside that slab.
+--     VOLUME  the rated amount in proportion to the event's units.
+--     min/max clamp: the adjustment (amount − slab amount) in proportion to the event's units.
+--   MAX, LATEST, UNIQUE_COUNT: equal shares to the events that set the value (every event
+--     holding the maximum; the latest event with a value; the first event of each distinct
+--     value); the other events get 0.
+-- Shares are cut to 12 places (exact_multiply rounds per-unit slab charges at the 12th place,
+-- apportion truncates); what the shares miss goes to the last contributing event in event
+-- order (for COUNT any event, for SUM an event with a non-zero value, else a value setter).
+-- Every matched event of an invoiced line has a row, at 0 when it contributed nothing.
+with usage_lines as (
+    select * from {{ ref('int_rated_usage') }}
+    where events > 0
+),
+
+invoice_periods as (
+    select invoice_id, assignment_id, period_start, period_end
+    from {{ ref('stg_billing__invoice_periods') }}
+),
+
+meter_matches as (
+    -- Late events (PAST_GRACE_PERIOD) are not billed, so they take no share.
+    select * from {{ ref('int_event_meter_matches') }}
+    where not is_past_grace_period
+),
+
+rate_card_slabs as (
+    select * from {{ ref('stg_catalog__rate_card_slabs') }}
+),
+
+slab_bounds as (
+    -- A slab covers (start_after, end_at]; as in int_rated_usage.
+    select
+        plan_id,
+        rate_card_id,
+        slab_index,
+        start_after,
+        lead(start_after) over (
+            partition by plan_id, rate_card_id order by slab_index
+        ) as end_at,
+        rate,
+        coalesce(flat_fee, 0) as flat_fee,
+        package_size
+    from rate_card_slabs
+),
+
+line_events as (
+    select
+        l.invoice_id,
+        l.account_id,
+        l.assignment_id,
+        l.plan_id,
+        l.rate_card_id,
+        l.meter_id,
+        l.aggregation,
+        l.pricing_model,
+        l.catalog_version,
+        l.quantity,
+        l.slab_amount,
+        l.amount,
+        cast(l.amount - l.slab_amount as {{ exact_decimal() }}) as clamp_adjustment,
+        m.record_seq,
+        m.event_id,
+        m.event_timestamp,
+        m.meter_value,
+        m.meter_key
+    from meter_matches as m
+    inner join invoice_periods as p
+        on p.assignment_id = m.assignment_id
+        and m.event_timestamp >= p.period_start
+        and m.event_timestamp < p.period_end
+    inner join usage_lines as l
+        on l.invoice_id = p.invoice_id
+        and l.meter_id = m.meter_id
+),
+
+event_units as (
+    select
+        *,
+        cast(case aggregation
+            when 'COUNT' then 1
+            when 'SUM' then coalesce(meter_value, 0)
+            else 0
+        end as {{ exact_decimal() }}) as event_units,
+        max(meter_value) over (partition by invoice_id, rate_card_id) as max_value,
+        row_number() over (
+            partition by invoice_id, rate_card_id, meter_value is null
+            order by event_timestamp desc, event_id desc
+        ) as recency,
+        row_number() over (
+            partition by invoice_id, rate_card_id, meter_key
+            order by event_timestamp, event_id
+        ) as key_occurrence
+    from line_events
+),
+
+contributors as (
+    -- The events a line's amount is shared among (and whose last one takes the remainder).
+    select
+        *,
+        case aggregation
+            when 'COUNT' then true
+            when 'SUM' then meter_value is not null and meter_value <> 0
+            when 'MAX' then meter_value is not null and meter_value = max_value
+            when 'LATEST' then meter_value is not null and recency = 1
+            when 'UNIQUE_COUNT' then meter_key is not null and key_occurrence = 1
+            else false
+        end as is_contributor,
+        -- Running total of the line's units up to and including this event (event order).
+        cast(sum(case aggregation
+            when 'COUNT' then 1
+            when 'SUM' then coalesce(meter_value, 0)
+            else 0
+        end) over (
+            partition by invoice_id, rate_card_id
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        ) as {{ exact_decimal() }}) as units_after
+    from event_units
+),
+
+ordered as (
+    select
+        *,
+        cast(units_after - event_units as {{ exact_decimal() }}) as units_before,
+        sum(case when is_contributor then 1 else 0 end) over (
+            partition by invoice_id, rate_card_id
+        ) as contributor_count,
+        row_number() over (
+            partition by invoice_id, rate_card_id
+            order by case when is_contributor then 0 else 1 end,
+                     event_timestamp desc, event_id desc
+        ) as contributor_rank_from_last
+    from contributors
+),
+
+tiered_package_slab_units as (
+    -- The units in each package slab of a TIERED line (whole packages are charged on them).
+    select
+        l.invoice_id,
+        l.rate_card_id,
+        b.slab_index,
+        b.rate,
+        b.package_size,
+        cast(case
+            when b.end_at is not null and b.end_at < l.quantity then b.end_at - b.start_after
+            else l.quantity - b.start_after
+        end as {{ exact_decimal() }}) as slab_units
+    from usage_lines as l
+    inner join slab_bounds as b
+        on b.plan_id = l.plan_id
+        and b.rate_card_id = l.rate_card_id
+        and l.quantity > b.start_after
+    where l.pricing_model = 'TIERED' and b.package_size is not null
+),
+
+tiered_package_slabs as (
+    -- Their charges, shared among the events in proportion to their units in the slab.
+    select
+        invoice_id,
+        rate_card_id,
+        slab_index,
+        slab_units,
+        {{ exact_multiply('rate', packages('slab_units', 'package_size')) }} as package_charge
+    from tiered_package_slab_units
+),
+
+tiered_crossings as (
+    -- Each (event, slab) where the event's move from units_before to units_after enters,
+    -- spans or leaves the slab (COUNT and SUM meters, TIERED cards).
+    select
+        o.invoice_id,
+        o.rate_card_id,
+        o.event_id,
+        s.slab_index,
+        s.rate,
+        s.flat_fee,
+        s.package_size,
+        cast(
+            (case
+                when o.units_after <= s.start_after then 0
+                when s.end_at is not null and o.units_after >= s.end_at then s.end_at - s.start_after
+                else o.units_after - s.start_after
+            end)
+            - (case
+                when o.units_before <= s.start_after then 0
+                when s.end_at is not null and o.units_before >= s.end_at then s.end_at - s.start_after
+                else o.units_before - s.start_after
+            end)
+        as {{ exact_decimal() }}) as slab_units_moved,
+        (case when o.units_after > s.start_after then 1 else 0 end)
+            - (case when o.units_before > s.start_after then 1 else 0 end) as slab_entered
+    from ordered as o
+    inner join slab_bounds as s
+        on s.plan_id = o.plan_id
+        and s.rate_card_id = o.rate_card_id
+        and o.units_before <> o.units_after
+        and (case when o.units_after > o.units_before then o.units_after else o.units_before end)
+            > s.start_after
+        and (s.end_at is null
+             or (case when o.units_after < o.units_before then o.units_after else o.units_before end)
+                < s.end_at)
+    where o.pricing_model = 'TIERED' and o.aggregation in ('COUNT', 'SUM')
+),
+
+tiered_crossing_shares as (
+    select
+        c.invoice_id,
+        c.rate_card_id,
+        c.event_id,
+        case
+            when c.package_size is null
+                then {{ exact_multiply('c.rate', 'c.slab_units_moved') }}
+            -- (no package row: the line's total ends below the slab, its charge is 0)
+            else coalesce({{ apportion('p.package_charge', 'c.slab_units_moved', 'p.slab_units') }}, 0)
+        end
+        + case c.slab_entered
+            when 1 then c.flat_fee
+            when -1 then -c.flat_fee
+            else cast(0 as {{ exact_decimal() }})
+        end as crossing_share
+    from tiered_crossings as c
+    left join tiered_package_slabs as p
+        on p.invoice_id = c.invoice_id
+        and p.rate_card_id = c.rate_card_id
+        and p.slab_index = c.slab_index
+),
+
+tiered_shares as (
+    select
+        invoice_id,
+        rate_card_id,
+        event_id,
+        sum(crossing_share) as tiered_share
+    from tiered_crossing_shares
+    group by invoice_id, rate_card_id, event_id
+),
+
+raw_shares as (
+    select
+        o.*,
+        cast(
+            case
+                when o.aggregation not in ('COUNT', 'SUM') then
+                    case when o.is_contributor
+                        then {{ apportion('o.amount', '1', 'o.contributor_count') }}
+                        else 0
+                    end
+                when o.pricing_model = 'TIERED' then coalesce(t.tiered_share, 0)
+                    + case when o.clamp_adjustment <> 0 and o.event_units <> 0
+                        then {{ apportion('o.clamp_adjustment', 'o.event_units', 'o.quantity') }}
+                        else 0
+                    end
+                else
+                    case when o.amount <> 0 and o.event_units <> 0
+                        then {{ apportion('o.amount', 'o.event_units', 'o.quantity') }}
+                        else 0
+                    end
+            end
+        as {{ exact_decimal() }}) as raw_share
+    from ordered as o
+    left join tiered_shares as t
+        on t.invoice_id = o.invoice_id
+        and t.rate_card_id = o.rate_card_id
+        and t.event_id = o.event_id
+),
+
+with_remainder as (
+    select
+        *,
+        cast(case
+            when is_contributor and contributor_rank_from_last = 1
+                then raw_share + (amount - sum(raw_share) over (partition by invoice_id, rate_card_id))
+            else raw_share
+        end as {{ exact_decimal() }}) as attributed_amount
+    from raw_shares
+),
+
+final as (
+    select
+        record_seq,
+        event_id,
+        event_timestamp,
+        invoice_id,
+        account_id,
+        assignment_id,
+        plan_id,
+        rate_card_id,
+        meter_id,
+        aggregation,
+        pricing_model,
+        catalog_version,
+        meter_value,
+        event_units,
+        is_contributor,
+        attributed_amount
+    from with_remainder
+)
+
+select * from final

@@ -1,0 +1,77 @@
+"""One billed warehouse for every rating case: a hand-written catalog and landing file,
+billed once by the real nightly job (Dagster in-process → dbt build on DuckDB)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from dagster_project.cli import run_nightly
+from dagster_project.settings import Settings, parse_as_of
+
+from .cases import AS_OF, account_rows, assignment_rows, events, pricing
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def project_environment(tmp_path_factory):
+    """dbt is called as an executable: keep the venv's bin on PATH; use a throwaway instance."""
+    venv_bin = REPO / ".venv" / "bin"
+    os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ['PATH']}"
+    os.environ.setdefault("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
+    yield
+
+
+def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    lines = [",".join(header)] + [",".join(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def rated(tmp_path_factory) -> Settings:
+    """The settings of a warehouse in which every case of cases.py has been billed."""
+    root = tmp_path_factory.mktemp("rating")
+    catalog = root / "catalog"
+    catalog.mkdir()
+    (catalog / "pricing.yaml").write_text(yaml.safe_dump(pricing(), sort_keys=False))
+    _csv(
+        catalog / "customers.csv",
+        ["customer_id", "name", "email"],
+        [["cus_rating", "Rating cases", "rating@example.com"]],
+    )
+    _csv(
+        catalog / "accounts.csv",
+        ["account_id", "customer_id", "name", "currency", "timezone", "aliases"],
+        account_rows(),
+    )
+    _csv(
+        catalog / "plan_assignments.csv",
+        ["assignment_id", "account_id", "plan_id", "effective_from", "effective_until"],
+        assignment_rows(),
+    )
+    landing = root / "landing"
+    landing.mkdir()
+    with (landing / "rating-cases.jsonl").open("w", encoding="utf-8") as stream:
+        for event in events():
+            stream.write(json.dumps(event) + "\n")
+    settings = Settings.from_env({}).with_overrides(
+        catalog=catalog,
+        landing=landing,
+        warehouse=root / "warehouse.duckdb",
+        serving=root / "serving.duckdb",
+        as_of=parse_as_of(AS_OF),
+    )
+    run_nightly(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def warehouse(rated):
+    with duckdb.connect(str(rated.warehouse), read_only=True) as con:
+        yield con
