@@ -1,0 +1,135 @@
+"""End to end: invoices from generated events, reruns, finalization and late events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from dagster_project.cli import run_nightly
+from dagster_project.settings import parse_as_of
+
+from .conftest import bill
+
+pytestmark = pytest.mark.slow
+
+
+def query(warehouse, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def invoices_and_lines(warehouse) -> tuple[list[tuple], list[tuple]]:
+    return (
+        query(warehouse, "select * from marts.fct_invoices order by invoice_id"),
+        query(warehouse, "select * from marts.fct_invoice_line_items order by line_item_id"),
+    )
+
+
+def test_every_invoice_adds_up_to_its_rounded_lines(billed_jsonl):
+    mismatches = query(
+        billed_jsonl.settings.warehouse,
+        """
+        select i.invoice_id, i.total, sum(l.amount)
+        from marts.fct_invoices i join marts.fct_invoice_line_items l using (invoice_id)
+        group by i.invoice_id, i.total having i.total <> sum(l.amount)
+        """,
+    )
+    assert mismatches == []
+    invoices = query(
+        billed_jsonl.settings.warehouse, "select count(*), min(total) from marts.fct_invoices"
+    )
+    assert invoices[0][0] > 0 and invoices[0][1] >= 0
+
+
+def test_pipeline_log_statuses_match_the_generator(billed_jsonl):
+    got = dict(
+        query(
+            billed_jsonl.settings.warehouse,
+            "select status, count(*) from marts.fct_event_pipeline_log group by all",
+        )
+    )
+    expected = dict(billed_jsonl.manifest.expected_status_counts)
+    clean = expected.pop("clean")
+    assert got.pop("METERED", 0) + got.pop("NO_MATCHING_METERS", 0) == clean
+    assert got == expected
+
+
+def test_usage_lines_equal_the_revenue_attributed_to_their_events(billed_jsonl):
+    """Every cent traceable: a usage line's unrounded amount is its events' revenue."""
+    rows = query(
+        billed_jsonl.settings.warehouse,
+        """
+        select r.invoice_id, r.rate_card_id, r.amount, coalesce(sum(a.attributed_amount), 0)
+        from intermediate.int_rated_usage r
+        left join intermediate.int_event_revenue_attributions a
+          on a.invoice_id = r.invoice_id and a.rate_card_id = r.rate_card_id
+        group by all having r.amount <> coalesce(sum(a.attributed_amount), 0)
+        """,
+    )
+    assert rows == []
+
+
+def test_finalized_invoices_never_change_and_late_events_are_past_grace(tmp_path):
+    billed = bill(tmp_path, accounts=8, events=1500, seed=3, fmt="jsonl")
+    settings = billed.settings
+    # A night well past every November grace period: November invoices fall due.
+    after_grace = settings.with_overrides(as_of=parse_as_of("2026-12-15T02:00:00Z"))
+    run_nightly(after_grace)
+    finalized = query(
+        settings.warehouse,
+        "select * from billing.finalized_invoices order by invoice_id",
+    )
+    assert finalized, "November invoices are finalized"
+    finalized_lines = query(
+        settings.warehouse,
+        "select * from billing.finalized_invoice_line_items order by line_item_id",
+    )
+    # A late event for a finalized November cycle arrives the next night.
+    account, period_start = query(
+        settings.warehouse,
+        """select account_id, period_start from billing.finalized_invoices
+           order by total desc limit 1""",
+    )[0]
+    schema, attributes = query(
+        settings.warehouse,
+        f"""select r.schema_name, r.attributes from marts.fct_event_pipeline_log e
+            join raw.event_records r using (record_seq)
+            where e.account_id = '{account}' and e.status = 'METERED' limit 1""",
+    )[0]
+    late = {
+        "id": "late-event-1",
+        "schemaName": schema,
+        "timestamp": (period_start + timedelta(hours=12)).isoformat(),
+        "accountId": account,
+        "attributes": {k: str(v) for k, v in attributes.items()},
+    }
+    (settings.landing / "zz-late.jsonl").write_text(json.dumps(late) + "\n")
+    run_nightly(settings.with_overrides(as_of=parse_as_of("2026-12-16T02:00:00Z")))
+
+    assert (
+        query(settings.warehouse, "select * from billing.finalized_invoices order by invoice_id")
+        == finalized
+    )
+    assert (
+        query(
+            settings.warehouse,
+            "select * from billing.finalized_invoice_line_items order by line_item_id",
+        )
+        == finalized_lines
+    )
+    status, revenue = query(
+        settings.warehouse,
+        "select status, revenue from marts.fct_event_pipeline_log where event_id = 'late-event-1'",
+    )[0]
+    assert status == "PAST_GRACE_PERIOD"
+    assert revenue == 0
+
+
+def test_rerunning_a_night_without_new_events_changes_nothing(tmp_path):
+    billed = bill(tmp_path, accounts=8, events=1200, seed=4, fmt="jsonl")
+    before = invoices_and_lines(billed.settings.warehouse)
+    run_nightly(billed.settings)
+    assert invoices_and_lines(billed.settings.warehouse) == before
