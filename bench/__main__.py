@@ -71,7 +71,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", default=str(DATA_DIR / "work"))
     parser.add_argument("--no-report", action="store_true", help="do not rewrite BENCHMARKS.md")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite BENCHMARKS.md from bench/results.json"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        write_report(json.loads(RESULTS.read_text()))
+        return
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
@@ -127,8 +133,21 @@ def write_report(results: dict) -> None:
         )
     lines += [
         "",
-        "Ingest is the `raw_events` step alone (parse, validate, canonical payload, dedupe,",
-        "append to `raw.event_records`) into an empty warehouse.",
+        "Ingest is the `raw_events` step alone (parse, validate, payload fingerprint, dedupe,",
+        "append to `raw.event_records`) into an empty warehouse, all new files in one",
+        "transaction. Generate writes a synthetic catalog and the landing files.",
+        "",
+        "## Reading the figures",
+        "",
+        "- Ingest parses each record once with DuckDB's `from_json` into its known fields and",
+        "  fingerprints the canonical payload from those parts; the first version (a generic",
+        "  recursive canonical form per record) took 181 s for 1M records, this one ~21 s.",
+        "- Ingest grows faster than linearly from 1M to 10M (one transaction holds the whole",
+        "  batch: staging table, parse table and the dedupe join over all ids). Splitting the",
+        "  batch per file group and replacing the Parquet → JSON text round trip with a",
+        "  columnar path are the next steps, tracked by the benchmark issue.",
+        "- The end-to-end nightly run against a hand-written DuckDB reference, and the",
+        "  100M / incremental figures, come with the benchmark issue.",
         "",
     ]
     REPORT.write_text("\n".join(lines))
