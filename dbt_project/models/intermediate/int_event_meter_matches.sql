@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_open_invoice_rows() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_billing__invoice_periods') }}
 -- Every (event, usage meter) pair where the event's schema is the meter's and the meter's
 -- filter holds, with the meter's value for the event (SEMANTICS 4). Filters and values are
 -- JSON Logic compiled to SQL by rule_engine.sql when the catalog is loaded.
@@ -16,6 +24,12 @@ with resolved_events as (
            event_timestamp, schema_name, attributes, dimensions
     from {{ ref('int_event_records_resolved') }}
     where status = 'RESOLVED'
+    {% if is_incremental() %}
+        -- Open invoices are matched again (the catalog may have changed); finalized ones
+        -- keep their rows; new records of finalized cycles (late events) are matched once.
+        and ({{ is_open_invoice('invoice_id') }}
+             or record_seq > (select coalesce(max(record_seq), 0) from {{ this }}))
+    {% endif %}
 ),
 
 matches as (

@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_open_invoice_rows() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_billing__invoice_periods') }}
 -- Lineage of revenue (SEMANTICS 18): one row per (event, invoice, usage rate card) with the
 -- part of the usage line's unrounded amount the event is responsible for. The attributions
 -- of one line sum exactly to int_rated_usage.amount (a data test checks it).
@@ -20,6 +28,7 @@
 with usage_lines as (
     select * from {{ ref('int_rated_usage') }}
     where events > 0
+    {% if is_incremental() %} and {{ is_open_invoice('invoice_id') }} {% endif %}
 ),
 
 invoice_periods as (
@@ -31,6 +40,7 @@ meter_matches as (
     -- Late events (PAST_GRACE_PERIOD) are not billed, so they take no share.
     select * from {{ ref('int_event_meter_matches') }}
     where not is_past_grace_period
+    {% if is_incremental() %} and {{ is_open_invoice('invoice_id') }} {% endif %}
 ),
 
 rate_card_slabs as (

@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_open_invoice_rows() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_billing__invoice_periods') }}
 -- Usage per invoice period (account × billing cycle piece) × meter (SEMANTICS 5): COUNT of
 -- events; SUM, MAX, UNIQUE_COUNT of the meter value; LATEST: the value of the event with the
 -- greatest timestamp (ties: greatest event id). Null values count for COUNT only.
@@ -6,6 +14,7 @@ with matches as (
     -- Late events (PAST_GRACE_PERIOD) never change a finalized invoice.
     select * from {{ ref('int_event_meter_matches') }}
     where not is_past_grace_period
+    {% if is_incremental() %} and {{ is_open_invoice('invoice_id') }} {% endif %}
 ),
 
 meters as (
