@@ -133,3 +133,55 @@ def test_rerunning_a_night_without_new_events_changes_nothing(tmp_path):
     before = invoices_and_lines(billed.settings.warehouse)
     run_nightly(billed.settings)
     assert invoices_and_lines(billed.settings.warehouse) == before
+
+
+def test_a_catalog_change_reprices_open_cycles_only(tmp_path):
+    """Incremental models keep finalized invoices' rows; open invoices follow the catalog."""
+    import yaml
+
+    billed = bill(tmp_path, accounts=8, events=1500, seed=6, fmt="jsonl")
+    settings = billed.settings.with_overrides(as_of=parse_as_of("2026-12-15T02:00:00Z"))
+    run_nightly(settings)
+    frozen_sql = """
+        select m.* from intermediate.int_event_meter_matches m
+        join billing.finalized_invoices f using (invoice_id) order by all
+    """
+    frozen_matches = query(settings.warehouse, frozen_sql)
+    frozen_revenue = query(
+        settings.warehouse,
+        """select record_seq, revenue from marts.fct_event_pipeline_log
+           where invoice_id in (select invoice_id from billing.finalized_invoices)
+           order by record_seq""",
+    )
+    meter_id = query(
+        settings.warehouse,
+        """select meter_id from intermediate.int_event_meter_matches
+           group by meter_id order by count(*) desc limit 1""",
+    )[0][0]
+    assert frozen_matches
+
+    # The busiest meter stops matching anything; a December event for it arrives.
+    pricing = settings.catalog / "pricing.yaml"
+    catalog = yaml.safe_load(pricing.read_text())
+    meter = next(m for m in catalog["usage_meters"] if m["id"] == meter_id)
+    meter["filter"] = {"==": [1, 0]}
+    pricing.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    run_nightly(settings.with_overrides(as_of=parse_as_of("2026-12-16T02:00:00Z")))
+
+    assert query(settings.warehouse, frozen_sql) == frozen_matches
+    assert (
+        query(
+            settings.warehouse,
+            """select record_seq, revenue from marts.fct_event_pipeline_log
+               where invoice_id in (select invoice_id from billing.finalized_invoices)
+               order by record_seq""",
+        )
+        == frozen_revenue
+    )
+    open_matches = query(
+        settings.warehouse,
+        f"""select count(*) from intermediate.int_event_meter_matches m
+            where meter_id = '{meter_id}'
+              and invoice_id not in (select invoice_id from billing.finalized_invoices)""",
+    )[0][0]
+    assert open_matches == 0
