@@ -23,7 +23,9 @@ def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock)
 
 
 @dbt_assets(
-    manifest=ensure_manifest(), project=tallyhouse_dbt, exclude=INVOICING_MODELS,
+    manifest=ensure_manifest(),
+    project=tallyhouse_dbt,
+    exclude=INVOICING_MODELS,
     name="rating_models",
 )
 def rating_models(
@@ -33,7 +35,9 @@ def rating_models(
 
 
 @dbt_assets(
-    manifest=ensure_manifest(), project=tallyhouse_dbt, select=INVOICING_MODELS,
+    manifest=ensure_manifest(),
+    project=tallyhouse_dbt,
+    select=INVOICING_MODELS,
     name="invoice_marts",
 )
 def invoice_marts(

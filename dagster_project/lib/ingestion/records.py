@@ -103,7 +103,8 @@ RECORD_FIELDS = (
 ATTRIBUTE_ENTRY_FIELDS = '[{"name": "JSON", "value": "JSON", "unit": "JSON"}]'
 KNOWN_KEYS = "('id', 'timestamp', 'accountId', 'schemaName', 'attributes', 'dimensions')"
 
-PARSE_SQL = """
+PARSE_SQL = (
+    """
 create or replace temp table batch_parsed as
 with staged as (
     select b.file_seq, b.record_no, f.file_name as source_file,
@@ -252,9 +253,10 @@ select
             then 'timestamp ' || timestamp_text || ' is more than 1 day after received_at'
     end as field_problem
 from fingerprinted
-""".replace("'RECORD_FIELDS'", f"'{RECORD_FIELDS}'").replace(
-    "'ATTRIBUTE_ENTRY_FIELDS'", f"'{ATTRIBUTE_ENTRY_FIELDS}'"
-).replace("KNOWN_KEYS", KNOWN_KEYS)
+""".replace("'RECORD_FIELDS'", f"'{RECORD_FIELDS}'")
+    .replace("'ATTRIBUTE_ENTRY_FIELDS'", f"'{ATTRIBUTE_ENTRY_FIELDS}'")
+    .replace("KNOWN_KEYS", KNOWN_KEYS)
+)
 
 # Dedupe forever: the first record (in order of receipt) that passes validation claims its
 # id; a later record with that id is a DUPLICATE, or a DUPLICATE_CONFLICT if its payload differs.

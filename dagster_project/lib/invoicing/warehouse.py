@@ -27,36 +27,78 @@ MONEY = "decimal(38, 12)"
 
 # Column order and types of the tables this module writes (schema billing).
 INVOICE_COLUMNS = {
-    "invoice_id": "varchar", "account_id": "varchar", "customer_id": "varchar",
-    "plan_id": "varchar", "assignment_id": "varchar", "currency": "varchar",
-    "period_start": "timestamptz", "period_end": "timestamptz", "status": "varchar",
-    "subtotal": MONEY, "minimum_commitment_true_up": MONEY, "credits_applied": MONEY,
-    "total": MONEY, "wallet_applied": MONEY, "amount_paid": MONEY, "amount_due": MONEY,
-    "finalized_at": "timestamptz", "needs_review": "boolean", "review_reasons": "varchar[]",
+    "invoice_id": "varchar",
+    "account_id": "varchar",
+    "customer_id": "varchar",
+    "plan_id": "varchar",
+    "assignment_id": "varchar",
+    "currency": "varchar",
+    "period_start": "timestamptz",
+    "period_end": "timestamptz",
+    "status": "varchar",
+    "subtotal": MONEY,
+    "minimum_commitment_true_up": MONEY,
+    "credits_applied": MONEY,
+    "total": MONEY,
+    "wallet_applied": MONEY,
+    "amount_paid": MONEY,
+    "amount_due": MONEY,
+    "finalized_at": "timestamptz",
+    "needs_review": "boolean",
+    "review_reasons": "varchar[]",
     "finalized_through_record_seq": "bigint",
 }
 LINE_COLUMNS = {
-    "line_item_id": "varchar", "invoice_id": "varchar", "line_number": "integer",
-    "line_type": "varchar", "rate_card_id": "varchar", "meter_id": "varchar",
-    "rule_id": "varchar", "credit_id": "varchar", "code": "varchar", "quantity": MONEY,
-    "unit_amount": MONEY, "amount": MONEY, "description": "varchar",
+    "line_item_id": "varchar",
+    "invoice_id": "varchar",
+    "line_number": "integer",
+    "line_type": "varchar",
+    "rate_card_id": "varchar",
+    "meter_id": "varchar",
+    "rule_id": "varchar",
+    "credit_id": "varchar",
+    "code": "varchar",
+    "quantity": MONEY,
+    "unit_amount": MONEY,
+    "amount": MONEY,
+    "description": "varchar",
 }
 RULE_LOG_COLUMNS = {
-    "log_id": "varchar", "invoice_id": "varchar", "rule_id": "varchar", "rule_name": "varchar",
-    "rule_order": "integer", "outcome": "varchar", "variables": "varchar",
-    "computation_result": MONEY, "action_type": "varchar", "target": "varchar",
-    "old_usage": MONEY, "new_usage": MONEY, "old_revenue": MONEY, "new_revenue": MONEY,
+    "log_id": "varchar",
+    "invoice_id": "varchar",
+    "rule_id": "varchar",
+    "rule_name": "varchar",
+    "rule_order": "integer",
+    "outcome": "varchar",
+    "variables": "varchar",
+    "computation_result": MONEY,
+    "action_type": "varchar",
+    "target": "varchar",
+    "old_usage": MONEY,
+    "new_usage": MONEY,
+    "old_revenue": MONEY,
+    "new_revenue": MONEY,
     "error_message": "varchar",
 }
 CREDIT_LEDGER_COLUMNS = {
-    "entry_id": "varchar", "credit_id": "varchar", "account_id": "varchar",
-    "entry_type": "varchar", "invoice_id": "varchar", "amount": MONEY,
-    "balance_after": MONEY, "occurred_at": "timestamptz",
+    "entry_id": "varchar",
+    "credit_id": "varchar",
+    "account_id": "varchar",
+    "entry_type": "varchar",
+    "invoice_id": "varchar",
+    "amount": MONEY,
+    "balance_after": MONEY,
+    "occurred_at": "timestamptz",
 }
 WALLET_LEDGER_COLUMNS = {
-    "entry_id": "varchar", "account_id": "varchar", "entry_type": "varchar",
-    "invoice_id": "varchar", "transaction_id": "varchar", "amount": MONEY,
-    "balance_after": MONEY, "occurred_at": "timestamptz",
+    "entry_id": "varchar",
+    "account_id": "varchar",
+    "entry_type": "varchar",
+    "invoice_id": "varchar",
+    "transaction_id": "varchar",
+    "amount": MONEY,
+    "balance_after": MONEY,
+    "occurred_at": "timestamptz",
 }
 
 BILLING_TABLES = {
@@ -120,7 +162,9 @@ def _usage_pricings(con) -> dict[tuple[str, str], UsagePricing]:
 
 def _compiled_rules(con) -> dict[str, list]:
     """Each plan's rules compiled once (the catalog asset already validated them)."""
-    cards: dict[str, dict[str, set[str]]] = defaultdict(lambda: {"USAGE": set(), "FIXED_FEE": set()})
+    cards: dict[str, dict[str, set[str]]] = defaultdict(
+        lambda: {"USAGE": set(), "FIXED_FEE": set()}
+    )
     for c in _rows(con, "select plan_id, rate_card_id, rate_card_type from catalog.rate_cards"):
         if c["rate_card_type"] in ("USAGE", "FIXED_FEE"):
             cards[c["plan_id"]][c["rate_card_type"]].add(c["rate_card_id"])
