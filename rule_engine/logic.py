@@ -29,10 +29,34 @@ __all__ = [
     "logic_variables",
 ]
 
-SUPPORTED_OPERATORS: frozenset[str] = frozenset({
-    "var", "==", "!=", "===", "!==", "<", "<=", ">", ">=", "and", "or", "!", "!!",
-    "in", "if", "+", "-", "*", "/", "%", "min", "max", "cat", "missing",
-})
+SUPPORTED_OPERATORS: frozenset[str] = frozenset(
+    {
+        "var",
+        "==",
+        "!=",
+        "===",
+        "!==",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "and",
+        "or",
+        "!",
+        "!!",
+        "in",
+        "if",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "min",
+        "max",
+        "cat",
+        "missing",
+    }
+)
 
 
 def _register_exact_operators() -> None:
@@ -48,12 +72,14 @@ _register_exact_operators()
 
 # ---------------------------------------------------------------- loading
 
+
 def load_logic(text_or_obj: object) -> object:
     """Parse JSON text, or convert a parsed YAML/JSON object, so every number is a Decimal."""
     if isinstance(text_or_obj, (str, bytes, bytearray)):
         try:
-            return json.loads(text_or_obj, parse_float=Decimal, parse_int=Decimal,
-                              parse_constant=_reject_constant)
+            return json.loads(
+                text_or_obj, parse_float=Decimal, parse_int=Decimal, parse_constant=_reject_constant
+            )
         except ValueError as exc:
             raise LogicError(f"invalid JSON Logic text: {exc}") from exc
     return _convert(text_or_obj)
@@ -86,6 +112,7 @@ def _convert(x: object) -> object:
 
 # ---------------------------------------------------------------- evaluation
 
+
 def evaluate(logic: object, data: object = None) -> object:
     """Evaluate `logic` against `data` with JsonLogic semantics and exact Decimal arithmetic."""
     result = _eval(logic, data)
@@ -97,7 +124,7 @@ def _eval(logic: object, data: object) -> object:
         return [_eval(item, data) for item in logic]
     if not json_logic.is_logic(logic):
         return logic  # a literal (objects with 0 or 2+ keys are literals, as in JsonLogic)
-    (op, raw), = logic.items()
+    ((op, raw),) = logic.items()
     args = raw if isinstance(raw, (list, tuple)) else [raw]
     if op == "if":
         return _if(args, data)
@@ -175,15 +202,45 @@ def _missing(data: object, *names: object) -> list:
 # ---------------------------------------------------------------- static checks
 
 _ALIASES = {
-    "mul": "*", "multiply": "*", "times": "*", "product": "*",
-    "add": "+", "plus": "+", "sum": "+",
-    "sub": "-", "subtract": "-", "minus": "-",
-    "div": "/", "divide": "/",
-    "mod": "%", "modulo": "%", "rem": "%",
-    "eq": "==", "equals": "==", "=": "==", "ne": "!=", "neq": "!=", "<>": "!=",
-    "lt": "<", "le": "<=", "lte": "<=", "=<": "<=", "gt": ">", "ge": ">=", "gte": ">=", "=>": ">=",
-    "not": "!", "&&": "and", "||": "or", "?:": "if", "concat": "cat", "substr": "cat",
-    "missing_some": "missing", "contains": "in", "minimum": "min", "maximum": "max",
+    "mul": "*",
+    "multiply": "*",
+    "times": "*",
+    "product": "*",
+    "add": "+",
+    "plus": "+",
+    "sum": "+",
+    "sub": "-",
+    "subtract": "-",
+    "minus": "-",
+    "div": "/",
+    "divide": "/",
+    "mod": "%",
+    "modulo": "%",
+    "rem": "%",
+    "eq": "==",
+    "equals": "==",
+    "=": "==",
+    "ne": "!=",
+    "neq": "!=",
+    "<>": "!=",
+    "lt": "<",
+    "le": "<=",
+    "lte": "<=",
+    "=<": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "gte": ">=",
+    "=>": ">=",
+    "not": "!",
+    "&&": "and",
+    "||": "or",
+    "?:": "if",
+    "concat": "cat",
+    "substr": "cat",
+    "missing_some": "missing",
+    "contains": "in",
+    "minimum": "min",
+    "maximum": "max",
 }
 
 
@@ -197,13 +254,30 @@ def _suggestion(op: str) -> str:
 
 # Allowed argument counts: (minimum, maximum or None for unbounded), where JsonLogic defines them.
 _ARITY: dict[str, tuple[int, int | None]] = {
-    "var": (1, 2), "missing": (1, None),
-    "==": (2, 2), "!=": (2, 2), "===": (2, 2), "!==": (2, 2),
-    "<": (2, 3), "<=": (2, 3), ">": (2, 2), ">=": (2, 2),
-    "and": (1, None), "or": (1, None), "!": (1, 1), "!!": (1, 1),
-    "in": (2, 2), "if": (2, None),
-    "+": (1, None), "-": (1, 2), "*": (1, None), "/": (2, 2), "%": (2, 2),
-    "min": (1, None), "max": (1, None), "cat": (0, None),
+    "var": (1, 2),
+    "missing": (1, None),
+    "==": (2, 2),
+    "!=": (2, 2),
+    "===": (2, 2),
+    "!==": (2, 2),
+    "<": (2, 3),
+    "<=": (2, 3),
+    ">": (2, 2),
+    ">=": (2, 2),
+    "and": (1, None),
+    "or": (1, None),
+    "!": (1, 1),
+    "!!": (1, 1),
+    "in": (2, 2),
+    "if": (2, None),
+    "+": (1, None),
+    "-": (1, 2),
+    "*": (1, None),
+    "/": (2, 2),
+    "%": (2, 2),
+    "min": (1, None),
+    "max": (1, None),
+    "cat": (0, None),
 }
 
 
@@ -235,10 +309,12 @@ def _check(logic: object, problems: list[str]) -> None:
         return
     if len(logic) > 1:
         keys = ", ".join(repr(k) for k in logic)
-        problems.append(f"an object with {len(logic)} keys ({keys}) is not a JSON Logic "
-                        "operation: an operation has exactly one key")
+        problems.append(
+            f"an object with {len(logic)} keys ({keys}) is not a JSON Logic "
+            "operation: an operation has exactly one key"
+        )
         return
-    (op, raw), = logic.items()
+    ((op, raw),) = logic.items()
     args = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     if op not in SUPPORTED_OPERATORS:
         problems.append(f"unsupported JSON Logic operator {op!r}{_suggestion(op)}")
@@ -281,7 +357,7 @@ def _collect(logic: object, found: set[str]) -> None:
         return
     if not json_logic.is_logic(logic):
         return
-    (op, raw), = logic.items()
+    ((op, raw),) = logic.items()
     args = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     if op == "var":
         if args and _is_literal_path(args[0]):

@@ -45,8 +45,10 @@ DIVISION_PRECISION = 28
 _DIVISION = Context(prec=DIVISION_PRECISION, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 # JS StrWhiteSpaceChar: whitespace and line terminators that Number()/parseFloat() skip.
-_JS_SPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
-            "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_SPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _DECIMAL_LITERAL = r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
 # The regex, not Decimal(), decides what is a number: Decimal would also take "1_000" or "nan".
 _NUMBER_RE = re.compile(_DECIMAL_LITERAL)
@@ -296,6 +298,7 @@ def _show(x: object) -> str:
 
 def _arithmetic(op: str) -> Callable[[Callable[..., Decimal]], Callable[..., Decimal]]:
     """Report absurd magnitudes (e.g. "1e999999999999999999") as LogicError, not a crash."""
+
     def wrap(fn: Callable[..., Decimal]) -> Callable[..., Decimal]:
         @functools.wraps(fn)
         def run(*args: object) -> Decimal:
@@ -303,7 +306,9 @@ def _arithmetic(op: str) -> Callable[[Callable[..., Decimal]], Callable[..., Dec
                 return fn(*args)
             except (DecimalException, MemoryError) as exc:
                 raise LogicError(f"'{op}': result out of range ({type(exc).__name__})") from None
+
         return run
+
     return wrap
 
 

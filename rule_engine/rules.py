@@ -36,8 +36,14 @@ Outcome = Literal["CONDITION_TRUE", "CONDITION_FALSE", "CONDITION_ERROR", "COMPU
 ACTION_TYPES = ("UPDATE", "ADD")
 OUTCOMES = ("CONDITION_TRUE", "CONDITION_FALSE", "CONDITION_ERROR", "COMPUTATION_ERROR")
 # The invoice-level variables; usage.<card> and revenue.<card> come from the plan's cards.
-RULE_VARIABLES = ("subtotal", "account.id", "account.currency", "cycle.start", "cycle.end",
-                  "cycle.days")
+RULE_VARIABLES = (
+    "subtotal",
+    "account.id",
+    "account.currency",
+    "cycle.start",
+    "cycle.end",
+    "cycle.days",
+)
 LINE_TYPES = ("USAGE", "FIXED_FEE")
 UPDATE_LINE = "PRICING_RULE_UPDATE"
 ADDITION_LINE = "PRICING_RULE_ADDITION"
@@ -184,8 +190,9 @@ class RuleApplication:
     def subtotal(self) -> Decimal:
         """Unrounded: the original card lines plus every rule line (= revenues + additions)."""
         with localcontext(EXACT):
-            additions = sum((r.amount for r in self.rule_lines if r.line_type == ADDITION_LINE),
-                            _ZERO)
+            additions = sum(
+                (r.amount for r in self.rule_lines if r.line_type == ADDITION_LINE), _ZERO
+            )
             return sum((line.revenue for line in self.lines), _ZERO) + additions
 
 
@@ -212,15 +219,18 @@ class RuleCompileError(ValueError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
-        super().__init__(f"{len(self.problems)} pricing rule problem(s):\n"
-                         + "\n".join(f"- {p}" for p in self.problems))
+        super().__init__(
+            f"{len(self.problems)} pricing rule problem(s):\n"
+            + "\n".join(f"- {p}" for p in self.problems)
+        )
 
 
 def rule_variables(usage_cards: Iterable[str], fixed_fee_cards: Iterable[str]) -> set[str]:
     """Every variable a rule of a plan with these cards may read."""
     cards = set(usage_cards) | set(fixed_fee_cards)
     return {f"{kind}.{card}" for card in cards for kind in ("usage", "revenue")} | set(
-        RULE_VARIABLES)
+        RULE_VARIABLES
+    )
 
 
 def _hint(word: str, candidates: Iterable[str]) -> str:
@@ -228,8 +238,9 @@ def _hint(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def compile_rules(rules: list[RuleSpec], *, usage_cards: set[str],
-                  fixed_fee_cards: set[str]) -> list[CompiledRule]:
+def compile_rules(
+    rules: list[RuleSpec], *, usage_cards: set[str], fixed_fee_cards: set[str]
+) -> list[CompiledRule]:
     """Check a plan's rules statically and return them in order; RuleCompileError lists all problems."""
     allowed = rule_variables(usage_cards, fixed_fee_cards)
     targets = {f"revenue.{card}" for card in set(usage_cards) | set(fixed_fee_cards)}
@@ -267,24 +278,34 @@ def compile_rules(rules: list[RuleSpec], *, usage_cards: set[str],
             for variable in variables:
                 if variable not in allowed:
                     shown = variable if variable else '"" (the whole data)'
-                    problems.append(f"{where}: {name}: unknown variable '{shown}'"
-                                    f"{_hint(variable, allowed)}")
+                    problems.append(
+                        f"{where}: {name}: unknown variable '{shown}'{_hint(variable, allowed)}"
+                    )
             logic[name], reads[name] = tree, variables
         problems.extend(_action_problems(rule, where, targets, set(fixed_fee_cards)))
-        compiled.append(CompiledRule(
-            rule_id=rule.rule_id, rule_name=rule.rule_name, rule_order=rule.rule_order,
-            condition=logic["condition"], computation=logic["computation"],
-            action_type=rule.action_type, target=rule.target, code=rule.code,
-            description=rule.description, condition_variables=reads["condition"],
-            computation_variables=reads["computation"],
-        ))
+        compiled.append(
+            CompiledRule(
+                rule_id=rule.rule_id,
+                rule_name=rule.rule_name,
+                rule_order=rule.rule_order,
+                condition=logic["condition"],
+                computation=logic["computation"],
+                action_type=rule.action_type,
+                target=rule.target,
+                code=rule.code,
+                description=rule.description,
+                condition_variables=reads["condition"],
+                computation_variables=reads["computation"],
+            )
+        )
     if problems:
         raise RuleCompileError(problems)
     return sorted(compiled, key=lambda rule: (rule.rule_order, rule.rule_id))
 
 
-def _action_problems(rule: RuleSpec, where: str, targets: set[str],
-                     fixed_fee_cards: set[str]) -> list[str]:
+def _action_problems(
+    rule: RuleSpec, where: str, targets: set[str], fixed_fee_cards: set[str]
+) -> list[str]:
     if rule.action_type == "ADD":
         problems = []
         if not rule.code:
@@ -293,19 +314,27 @@ def _action_problems(rule: RuleSpec, where: str, targets: set[str],
             problems.append(f"{where}: an ADD action has no target (got '{rule.target}')")
         return problems
     if rule.action_type != "UPDATE":
-        return [f"{where}: action type '{rule.action_type}' is not UPDATE or ADD"
-                f"{_hint(str(rule.action_type), ACTION_TYPES)}"]
+        return [
+            f"{where}: action type '{rule.action_type}' is not UPDATE or ADD"
+            f"{_hint(str(rule.action_type), ACTION_TYPES)}"
+        ]
     target = rule.target
     if not target:
-        return [f"{where}: an UPDATE action needs a target (revenue.<rate card> or usage.<rate card>)"]
+        return [
+            f"{where}: an UPDATE action needs a target (revenue.<rate card> or usage.<rate card>)"
+        ]
     if target in targets:
         return []
     kind, _, card = target.partition(".")
     if kind == "usage" and card in fixed_fee_cards:
-        return [f"{where}: target '{target}': a FIXED_FEE card's usage cannot be updated "
-                f"(update revenue.{card})"]
-    return [f"{where}: target '{target}' is not revenue.<rate card> or usage.<usage rate card> "
-            f"of this plan{_hint(target, targets)}"]
+        return [
+            f"{where}: target '{target}': a FIXED_FEE card's usage cannot be updated "
+            f"(update revenue.{card})"
+        ]
+    return [
+        f"{where}: target '{target}' is not revenue.<rate card> or usage.<usage rate card> "
+        f"of this plan{_hint(target, targets)}"
+    ]
 
 
 # ---------------------------------------------------------------- apply
@@ -322,8 +351,9 @@ class _Invoice:
     def subtotal(self) -> Decimal:
         # Current line amounts: card lines with their UPDATE deltas folded in, plus additions.
         with localcontext(EXACT):
-            additions = sum((r.amount for r in self.rule_lines if r.line_type == ADDITION_LINE),
-                            _ZERO)
+            additions = sum(
+                (r.amount for r in self.rule_lines if r.line_type == ADDITION_LINE), _ZERO
+            )
             return sum((line.revenue for line in self.lines.values()), _ZERO) + additions
 
     def data(self) -> dict[str, object]:
@@ -332,8 +362,11 @@ class _Invoice:
             "revenue": {card: line.revenue for card, line in self.lines.items()},
             "subtotal": self.subtotal(),
             "account": {"id": self.invoice.account_id, "currency": self.invoice.currency},
-            "cycle": {"start": self.invoice.cycle_start, "end": self.invoice.cycle_end,
-                      "days": self.invoice.cycle_days},
+            "cycle": {
+                "start": self.invoice.cycle_start,
+                "end": self.invoice.cycle_end,
+                "days": self.invoice.cycle_days,
+            },
         }
 
 
@@ -367,8 +400,10 @@ def _check_lines(rules: list[CompiledRule], lines: list[PricedLine]) -> None:
         if line.rate_card_id in seen:
             raise ValueError(f"rate card '{line.rate_card_id}' has more than one line")
         if line.line_type not in LINE_TYPES:
-            raise ValueError(f"line of '{line.rate_card_id}' has line_type {line.line_type!r}, "
-                             "not USAGE or FIXED_FEE")
+            raise ValueError(
+                f"line of '{line.rate_card_id}' has line_type {line.line_type!r}, "
+                "not USAGE or FIXED_FEE"
+            )
         seen[line.rate_card_id] = line
     for rule in rules:
         names = [*rule.condition_variables, *rule.computation_variables]
@@ -376,15 +411,20 @@ def _check_lines(rules: list[CompiledRule], lines: list[PricedLine]) -> None:
         for name in names:
             kind, _, card = name.partition(".")
             if kind in ("usage", "revenue") and card not in seen:
-                raise ValueError(f"rule '{rule.rule_id}' uses '{name}' but the invoice has no "
-                                 f"line for rate card '{card}'")
+                raise ValueError(
+                    f"rule '{rule.rule_id}' uses '{name}' but the invoice has no "
+                    f"line for rate card '{card}'"
+                )
         if rule.target_kind == "usage" and seen[rule.target_card].line_type != "USAGE":
             raise ValueError(f"rule '{rule.rule_id}' updates '{rule.target}' of a FIXED_FEE card")
 
 
-def apply_pricing_rules(rules: list[CompiledRule], lines: list[PricedLine],
-                        invoice: InvoiceFacts,
-                        rerate: Callable[[str, Decimal], Decimal]) -> RuleApplication:
+def apply_pricing_rules(
+    rules: list[CompiledRule],
+    lines: list[PricedLine],
+    invoice: InvoiceFacts,
+    rerate: Callable[[str, Decimal], Decimal],
+) -> RuleApplication:
     """Run compiled rules in order on one invoice; evaluation errors are logged, never raised.
 
     `rerate(card_id, usage)` gives a usage card's unrounded revenue for a new usage (the caller
@@ -401,32 +441,54 @@ def apply_pricing_rules(rules: list[CompiledRule], lines: list[PricedLine],
         if reason:
             reasons.append(reason)
     final = tuple(state.lines[line.rate_card_id] for line in lines)
-    return RuleApplication(lines=final, rule_lines=tuple(state.rule_lines), logs=tuple(logs),
-                           needs_review=bool(reasons), review_reasons=tuple(reasons))
+    return RuleApplication(
+        lines=final,
+        rule_lines=tuple(state.rule_lines),
+        logs=tuple(logs),
+        needs_review=bool(reasons),
+        review_reasons=tuple(reasons),
+    )
 
 
-def _apply_one(rule: CompiledRule, state: _Invoice,
-               rerate: Callable[[str, Decimal], Decimal]) -> tuple[RuleLog, str | None]:
+def _apply_one(
+    rule: CompiledRule, state: _Invoice, rerate: Callable[[str, Decimal], Decimal]
+) -> tuple[RuleLog, str | None]:
     data = state.data()
     card = state.lines.get(rule.target_card) if rule.target_card else None
     old_usage = card.usage if card else None
     old_revenue = card.revenue if card else None
     read = dict.fromkeys(rule.condition_variables)
 
-    def log(outcome: Outcome, *, result: Decimal | None = None, new_usage: Decimal | None = None,
-            new_revenue: Decimal | None = None, error: str | None = None) -> RuleLog:
+    def log(
+        outcome: Outcome,
+        *,
+        result: Decimal | None = None,
+        new_usage: Decimal | None = None,
+        new_revenue: Decimal | None = None,
+        error: str | None = None,
+    ) -> RuleLog:
         variables = {name: _json_value(_lookup(data, name)) for name in read}
         return RuleLog(
-            rule_id=rule.rule_id, rule_name=rule.rule_name, rule_order=rule.rule_order,
-            outcome=outcome, variables=variables, computation_result=result,
-            action_type=rule.action_type, target=rule.target, old_usage=old_usage,
-            new_usage=new_usage, old_revenue=old_revenue, new_revenue=new_revenue,
+            rule_id=rule.rule_id,
+            rule_name=rule.rule_name,
+            rule_order=rule.rule_order,
+            outcome=outcome,
+            variables=variables,
+            computation_result=result,
+            action_type=rule.action_type,
+            target=rule.target,
+            old_usage=old_usage,
+            new_usage=new_usage,
+            old_revenue=old_revenue,
+            new_revenue=new_revenue,
             error_message=error,
         )
 
     def failed(outcome: Outcome, error: str) -> tuple[RuleLog, str]:
-        reason = (f"pricing rule '{rule.rule_id}' (order {rule.rule_order}): {outcome}: {error}; "
-                  "the rule was not applied")
+        reason = (
+            f"pricing rule '{rule.rule_id}' (order {rule.rule_order}): {outcome}: {error}; "
+            "the rule was not applied"
+        )
         return log(outcome, error=error), reason
 
     if rule.condition is not None:
@@ -443,13 +505,15 @@ def _apply_one(rule: CompiledRule, state: _Invoice,
     except (LogicError, ArithmeticError, RecursionError) as exc:
         return failed("COMPUTATION_ERROR", str(exc) or type(exc).__name__)
     if not isinstance(result, Decimal) or not result.is_finite():
-        return failed("COMPUTATION_ERROR",
-                      f"the computation gave {_describe(result)}, not a number")
+        return failed(
+            "COMPUTATION_ERROR", f"the computation gave {_describe(result)}, not a number"
+        )
 
     if rule.action_type == "ADD":
         description = rule.description or rule.rule_name or rule.rule_id
-        state.rule_lines.append(RuleLine(rule.rule_id, ADDITION_LINE, None, rule.code,
-                                         description, result))
+        state.rule_lines.append(
+            RuleLine(rule.rule_id, ADDITION_LINE, None, rule.code, description, result)
+        )
         return log("CONDITION_TRUE", result=result), None
 
     assert card is not None and rule.target_card is not None  # guaranteed by _check_lines
@@ -461,19 +525,27 @@ def _apply_one(rule: CompiledRule, state: _Invoice,
         try:
             new_revenue = rerate(card.rate_card_id, new_usage)
         except (LogicError, ArithmeticError, ValueError, TypeError) as exc:
-            return failed("COMPUTATION_ERROR",
-                          f"re-rating {rule.target} at {format(new_usage, 'f')} failed: {exc}")
+            return failed(
+                "COMPUTATION_ERROR",
+                f"re-rating {rule.target} at {format(new_usage, 'f')} failed: {exc}",
+            )
         if not isinstance(new_revenue, Decimal) or not new_revenue.is_finite():
-            return failed("COMPUTATION_ERROR", f"re-rating {rule.target} gave "
-                          f"{new_revenue!r}, not a finite Decimal")
+            return failed(
+                "COMPUTATION_ERROR",
+                f"re-rating {rule.target} gave {new_revenue!r}, not a finite Decimal",
+            )
         if new_usage < 0:
-            review = (f"pricing rule '{rule.rule_id}' (order {rule.rule_order}) set "
-                      f"{rule.target} to a negative usage ({format(new_usage, 'f')})")
+            review = (
+                f"pricing rule '{rule.rule_id}' (order {rule.rule_order}) set "
+                f"{rule.target} to a negative usage ({format(new_usage, 'f')})"
+            )
     with localcontext(EXACT):
         delta = new_revenue - card.revenue
     state.lines[card.rate_card_id] = replace(card, usage=new_usage, revenue=new_revenue)
     description = rule.rule_name or rule.rule_id
-    state.rule_lines.append(RuleLine(rule.rule_id, UPDATE_LINE, card.rate_card_id, None,
-                                     description, delta))
-    return log("CONDITION_TRUE", result=result, new_usage=new_usage,
-               new_revenue=new_revenue), review
+    state.rule_lines.append(
+        RuleLine(rule.rule_id, UPDATE_LINE, card.rate_card_id, None, description, delta)
+    )
+    return log(
+        "CONDITION_TRUE", result=result, new_usage=new_usage, new_revenue=new_revenue
+    ), review

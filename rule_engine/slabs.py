@@ -33,8 +33,9 @@ PRICING_MODELS = ("TIERED", "VOLUME")
 # Rating only adds and multiplies finite decimals, so with unbounded precision it never rounds
 # (the caller's context, e.g. the default 28 digits, must not cut 10^9 × 10.00 or a 40-digit
 # sum). Rounding to the currency's minor unit happens once per invoice line, elsewhere.
-EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN,
-                traps=[InvalidOperation, DivisionByZero, Overflow])
+EXACT = Context(
+    prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 
 _ZERO = Decimal(0)
 
@@ -183,5 +184,7 @@ def negative_usage_reason(rate_card_id: str, units: Decimal) -> str | None:
     units = _decimal(units, "units")
     if units >= 0:
         return None
-    return (f"usage of rate card '{rate_card_id}' is negative ({format(units, 'f')}): "
-            "rated as 0, please review the corrections")
+    return (
+        f"usage of rate card '{rate_card_id}' is negative ({format(units, 'f')}): "
+        "rated as 0, please review the corrections"
+    )

@@ -100,10 +100,20 @@ class _Compiler:
             return self.struct()
         return f"CAST(NULL AS {sql_type})" if sql_type else "NULL"
 
-    def struct(self, is_list: str = "FALSE", n: str | None = None, s: str | None = None,
-               b: str | None = None) -> str:
-        return self.f("struct", l=is_list, n=n or f"CAST(NULL AS {self.t['dec']})",
-                      s=s or "CAST(NULL AS VARCHAR)", b=b or "CAST(NULL AS BOOLEAN)")
+    def struct(
+        self,
+        is_list: str = "FALSE",
+        n: str | None = None,
+        s: str | None = None,
+        b: str | None = None,
+    ) -> str:
+        return self.f(
+            "struct",
+            l=is_list,
+            n=n or f"CAST(NULL AS {self.t['dec']})",
+            s=s or "CAST(NULL AS VARCHAR)",
+            b=b or "CAST(NULL AS BOOLEAN)",
+        )
 
     def let(self, value: str, body) -> str:
         # SQL has no local variables: bind a costly value once through a one-element lambda.
@@ -131,8 +141,15 @@ class _Compiler:
         sql = f"CASE WHEN {node.err} THEN {self.null_of(node.rep)} ELSE {node.sql} END"
         return replace(node, sql=sql, err=None, null_err=True)
 
-    def guarded(self, kinds: frozenset, rep: str, body: str, args: list[_Node],
-                strict: tuple[_Node, ...] = (), body_raises: bool = False) -> _Node:
+    def guarded(
+        self,
+        kinds: frozenset,
+        rep: str,
+        body: str,
+        args: list[_Node],
+        strict: tuple[_Node, ...] = (),
+        body_raises: bool = False,
+    ) -> _Node:
         """A non-null result of an operator that evaluates all of `args`.
 
         Arguments in `strict` are used only where SQL NULL propagates to the result, so their
@@ -150,8 +167,9 @@ class _Compiler:
             return _Node(kinds, rep, body, None, null_err)
         if err == "TRUE":
             return _Node(kinds, rep, self.null_of(rep), None, True)
-        return _Node(kinds, rep, f"CASE WHEN {err} THEN {self.null_of(rep)} ELSE {body} END",
-                     None, True)
+        return _Node(
+            kinds, rep, f"CASE WHEN {err} THEN {self.null_of(rep)} ELSE {body} END", None, True
+        )
 
     # ------------------------------------------------------------ kinds and views
 
@@ -185,8 +203,11 @@ class _Compiler:
         if node.rep == "dyn":
             fields = {_NUM: "n", _STR: "s", _BOOL: "b"}
             if kind == _LIST:
-                return (self.f("field", x=node.sql, f="s"), self.f("field", x=node.sql, f="n"),
-                        None)
+                return (
+                    self.f("field", x=node.sql, f="s"),
+                    self.f("field", x=node.sql, f="n"),
+                    None,
+                )
             return "NULL" if kind == _NULL else self.f("field", x=node.sql, f=fields[kind])
         return "NULL" if kind == _NULL else node.sql
 
@@ -195,10 +216,15 @@ class _Compiler:
         for i, node in enumerate(nodes):
             if node.rep != _LIST and len(node.kinds) > 1 and len(node.sql) > 60:
                 # Each branch reads the value again: compute a costly one once.
-                return self.let(node.sql, lambda name, i=i, node=node: self.dispatch(
-                    [*nodes[:i], replace(node, sql=name), *nodes[i + 1:]], fn, default))
-        combos = list(itertools.product(*[[k for k in _PRIMITIVE_ORDER if k in n.kinds]
-                                          for n in nodes]))
+                return self.let(
+                    node.sql,
+                    lambda name, i=i, node=node: self.dispatch(
+                        [*nodes[:i], replace(node, sql=name), *nodes[i + 1 :]], fn, default
+                    ),
+                )
+        combos = list(
+            itertools.product(*[[k for k in _PRIMITIVE_ORDER if k in n.kinds] for n in nodes])
+        )
         branches = []
         for combo in combos:
             sql = fn(combo, [self.view(n, k) for n, k in zip(nodes, combo, strict=True)])
@@ -231,31 +257,42 @@ class _Compiler:
 
     def str_number(self, s: str) -> str:
         """JS Number(string) as DECIMAL(38,12); NULL for NaN and for what does not fit."""
+
         def body(x: str) -> str:
             t = self.f("trim", x=x, chars=self.lit_str(_JS_SPACE))
-            return self.let(t, lambda t: (
-                f"CASE WHEN {t} = '' THEN CAST(0 AS {self.t['dec']}) "
-                f"WHEN {self.f('full_match', x=t, re=self.lit_str(_DECIMAL_RE))} "
-                f"THEN {self.f('try_dec', x=t)} "
-                f"WHEN {self.f('full_match', x=t, re=self.lit_str('0[xX][0-9a-fA-F]+|0[bB][01]+'))} "
-                f"THEN CAST({self.f('try_hex', x=t)} AS {self.t['dec']}) END"))
+            return self.let(
+                t,
+                lambda t: (
+                    f"CASE WHEN {t} = '' THEN CAST(0 AS {self.t['dec']}) "
+                    f"WHEN {self.f('full_match', x=t, re=self.lit_str(_DECIMAL_RE))} "
+                    f"THEN {self.f('try_dec', x=t)} "
+                    f"WHEN {self.f('full_match', x=t, re=self.lit_str('0[xX][0-9a-fA-F]+|0[bB][01]+'))} "
+                    f"THEN CAST({self.f('try_hex', x=t)} AS {self.t['dec']}) END"
+                ),
+            )
+
         return self.let(s, body)
 
     def str_infinity(self, s: str) -> str:
         """-1/1 when JS Number(string) is beyond DECIMAL(38,12) (incl. Infinity), else 0."""
+
         def body(x: str) -> str:
             t = self.f("trim", x=x, chars=self.lit_str(_JS_SPACE))
             d = self.f("try_double", x=t)
-            return (f"CASE WHEN {self.f('full_match', x=t, re=self.lit_str(_DECIMAL_RE))} "
-                    f"AND {self.f('try_dec', x=t)} IS NULL AND abs({d}) >= 1 "
-                    f"THEN sign({d}) ELSE 0 END")
+            return (
+                f"CASE WHEN {self.f('full_match', x=t, re=self.lit_str(_DECIMAL_RE))} "
+                f"AND {self.f('try_dec', x=t)} IS NULL AND abs({d}) >= 1 "
+                f"THEN sign({d}) ELSE 0 END"
+            )
+
         return self.let(s, body)
 
     def str_float(self, s: str) -> str:
         """JS parseFloat(string): the leading number; NULL for NaN, Infinity or no fit."""
         prefix = self.f("extract", x=s, re=self.lit_str(f"^[{_JS_SPACE}]*({_DECIMAL_RE})"))
-        return self.let(prefix, lambda p: f"CASE WHEN {p} = '' THEN NULL ELSE "
-                                          f"{self.f('try_dec', x=p)} END")
+        return self.let(
+            prefix, lambda p: f"CASE WHEN {p} = '' THEN NULL ELSE {self.f('try_dec', x=p)} END"
+        )
 
     def number_of(self, kind: str, v, parse_float: bool = False) -> str:
         """JS Number() (or parseFloat) of a typed view, as DECIMAL; NULL is NaN."""
@@ -278,6 +315,7 @@ class _Compiler:
 
     def format_num(self, v: str) -> str:
         """JavaScript String(number) of a DECIMAL(38,12), with exact digits (format_number)."""
+
         def body(p: str) -> str:
             plain = self.f("strip_zeros", x=p)
             unsigned = f"ltrim({p}, '-')"
@@ -285,19 +323,26 @@ class _Compiler:
             int_len = f"(strpos({unsigned}, '.') - 1)"
             # >= 1e21: all significant digits, point after the first, exponent from the length.
             big_digits = f"rtrim(replace({unsigned}, '.', ''), '0')"
-            big = (f"{sign} || left({big_digits}, 1) || CASE WHEN length({big_digits}) > 1 THEN "
-                   f"'.' || substr({big_digits}, 2) ELSE '' END || 'e+' || "
-                   f"CAST({int_len} - 1 AS VARCHAR)")
+            big = (
+                f"{sign} || left({big_digits}, 1) || CASE WHEN length({big_digits}) > 1 THEN "
+                f"'.' || substr({big_digits}, 2) ELSE '' END || 'e+' || "
+                f"CAST({int_len} - 1 AS VARCHAR)"
+            )
             # < 1e-6: 0.000000ddd prints as d.dde-N.
             frac = f"substr({unsigned}, strpos({unsigned}, '.') + 1)"
             small_digits = f"rtrim(ltrim({frac}, '0'), '0')"
             zeros = f"(length({frac}) - length(ltrim({frac}, '0')))"
-            small = (f"{sign} || left({small_digits}, 1) || CASE WHEN length({small_digits}) > 1 "
-                     f"THEN '.' || substr({small_digits}, 2) ELSE '' END || 'e-' || "
-                     f"CAST({zeros} + 1 AS VARCHAR)")
-            return (f"CASE WHEN {int_len} > 21 THEN {big} "
-                    f"WHEN {unsigned} LIKE '0.000000%' AND {plain} <> '0' THEN {small} "
-                    f"ELSE {plain} END")
+            small = (
+                f"{sign} || left({small_digits}, 1) || CASE WHEN length({small_digits}) > 1 "
+                f"THEN '.' || substr({small_digits}, 2) ELSE '' END || 'e-' || "
+                f"CAST({zeros} + 1 AS VARCHAR)"
+            )
+            return (
+                f"CASE WHEN {int_len} > 21 THEN {big} "
+                f"WHEN {unsigned} LIKE '0.000000%' AND {plain} <> '0' THEN {small} "
+                f"ELSE {plain} END"
+            )
+
         return self.let(self.f("to_str", x=v), body)
 
     def string_of(self, kind: str, v, null_text: str = "null") -> str:
@@ -333,8 +378,9 @@ class _Compiler:
 
     def length(self, items: tuple) -> str:
         fixed = sum(1 for cond, _ in items if cond is None)
-        terms = [str(fixed)] + [f"CASE WHEN {cond} THEN 1 ELSE 0 END"
-                                for cond, _ in items if cond is not None]
+        terms = [str(fixed)] + [
+            f"CASE WHEN {cond} THEN 1 ELSE 0 END" for cond, _ in items if cond is not None
+        ]
         return "(" + " + ".join(terms) + ")"
 
     def as_rep(self, node: _Node, rep: str) -> str:
@@ -351,8 +397,11 @@ class _Compiler:
             if node.rep == _BOOL:
                 return self.struct(b=node.sql)
             if node.rep == _LIST:
-                return self.struct(is_list="TRUE", n=f"CAST({self.length(node.items)} AS {self.t['dec']})",
-                                   s=self.join(node.items))
+                return self.struct(
+                    is_list="TRUE",
+                    n=f"CAST({self.length(node.items)} AS {self.t['dec']})",
+                    s=self.join(node.items),
+                )
         raise AssertionError(f"cannot represent {node.rep} as {rep}")
 
     # ------------------------------------------------------------ the tree
@@ -363,7 +412,7 @@ class _Compiler:
             err = self.any_of([self.error_of(n) for _, n in items])
             return _Node(frozenset({_LIST}), _LIST, err=err, items=items)
         if isinstance(logic, dict) and len(logic) == 1:
-            (op, raw), = logic.items()
+            ((op, raw),) = logic.items()
             args = list(raw) if isinstance(raw, (list, tuple)) else [raw]
             if op not in SUPPORTED_OPERATORS:
                 raise SqlCompileError(f"unsupported JSON Logic operator {op!r}")
@@ -392,8 +441,10 @@ class _Compiler:
             return _Node(frozenset({_BOOL}), _BOOL, "TRUE" if x else "FALSE")
         if isinstance(x, Decimal):
             if not _representable(x):
-                raise SqlCompileError(f"number {x} does not fit DECIMAL(38,12) (at most 12 "
-                                      "decimal places and 26 integer digits)")
+                raise SqlCompileError(
+                    f"number {x} does not fit DECIMAL(38,12) (at most 12 "
+                    "decimal places and 26 integer digits)"
+                )
             return _Node(frozenset({_NUM}), _NUM, self.lit_num(x))
         if isinstance(x, str):
             return _Node(frozenset({_STR}), _STR, self.lit_str(x))
@@ -404,8 +455,10 @@ class _Compiler:
     def source(self, path: object) -> tuple[str, str]:
         parts = path.split(".") if isinstance(path, str) else []
         if len(parts) != 2 or parts[0] not in self.maps or not parts[1]:
-            raise SqlCompileError(f"variable {path!r} cannot be compiled: meter logic reads "
-                                  "'attributes.<name>' or 'dimensions.<name>'")
+            raise SqlCompileError(
+                f"variable {path!r} cannot be compiled: meter logic reads "
+                "'attributes.<name>' or 'dimensions.<name>'"
+            )
         return parts[0], self.f("map_get", m=self.maps[parts[0]], k=self.lit_str(parts[1]))
 
     # ------------------------------------------------------------ data access
@@ -424,8 +477,10 @@ class _Compiler:
         if out_rep == rep:
             body = sql if default.rep == _NULL else f"coalesce({sql}, {default.sql})"
         else:
-            body = (f"CASE WHEN {sql} IS NULL THEN {self.as_rep(default, 'dyn')} "
-                    f"ELSE {self.as_rep(value, 'dyn')} END")
+            body = (
+                f"CASE WHEN {sql} IS NULL THEN {self.as_rep(default, 'dyn')} "
+                f"ELSE {self.as_rep(value, 'dyn')} END"
+            )
         node = _Node(kinds, out_rep, body, err=self.error_of(default))
         return self.fold(node) if _NULL not in kinds else node
 
@@ -480,10 +535,12 @@ class _Compiler:
 
     def and_or(self, args: list, is_and: bool) -> _Node:
         nodes = [self.compile(a) for a in args]
-        if all(n.rep == _BOOL and n.kinds == {_BOOL} and self.error_of(n) is None
-               for n in nodes):
-            return _Node(frozenset({_BOOL}), _BOOL,
-                         "(" + (" AND " if is_and else " OR ").join(n.sql for n in nodes) + ")")
+        if all(n.rep == _BOOL and n.kinds == {_BOOL} and self.error_of(n) is None for n in nodes):
+            return _Node(
+                frozenset({_BOOL}),
+                _BOOL,
+                "(" + (" AND " if is_and else " OR ").join(n.sql for n in nodes) + ")",
+            )
         steps = [(n, not is_and, n) for n in nodes[:-1]]
         return self.chain(steps, nodes[-1])
 
@@ -508,6 +565,7 @@ class _Compiler:
             if ks[0] != ks[1] or ks[0] == _LIST:
                 return "FALSE"  # lists are equal only to themselves; a new list each time
             return "TRUE" if ks[0] == _NULL else f"(({vs[0]}) = ({vs[1]}))"
+
         return self.dispatch([a, b], fn)
 
     def loose_of(self, ka: str, va, kb: str, vb) -> str:
@@ -544,13 +602,15 @@ class _Compiler:
         if _STR in (ka, kb):
             inf = self.str_infinity(va if ka == _STR else vb)
             beyond = f"{inf} < 0" if ka == _STR else f"{inf} > 0"
-            return (f"(CASE WHEN {inf} <> 0 THEN {beyond} "
-                    f"ELSE coalesce(({x}) {op} ({y}), FALSE) END)")
+            return (
+                f"(CASE WHEN {inf} <> 0 THEN {beyond} ELSE coalesce(({x}) {op} ({y}), FALSE) END)"
+            )
         return f"(({x}) {op} ({y}))"
 
     def less(self, a: _Node, b: _Node, or_equal: bool) -> str:
-        return self.dispatch([a, b], lambda ks, vs: self.less_of(ks[0], vs[0], ks[1], vs[1],
-                                                                 or_equal))
+        return self.dispatch(
+            [a, b], lambda ks, vs: self.less_of(ks[0], vs[0], ks[1], vs[1], or_equal)
+        )
 
     def comparison(self, args: list, make) -> _Node:
         nodes = [self.compile(a) for a in args]
@@ -578,6 +638,7 @@ class _Compiler:
             if c is None:
                 return self.less(a, b, or_equal)
             return f"({self.less(a, b, or_equal)} AND {self.less(b, c, or_equal)})"
+
         return self.comparison(args, make)
 
     def op_lt(self, args):
@@ -601,14 +662,17 @@ class _Compiler:
                 return f"(({vs[0]}) <> '' AND {self.f('contains', h=vs[0], n=self.string(a))})"
             if ks[0] == _LIST:
                 if vs[0][2] is None:
-                    raise SqlCompileError("'in' over a list computed by if/and/or cannot be "
-                                          "compiled; write the list (or 'missing') directly")
+                    raise SqlCompileError(
+                        "'in' over a list computed by if/and/or cannot be "
+                        "compiled; write the list (or 'missing') directly"
+                    )
                 tests = []
                 for cond, item in vs[0][2]:
                     eq = self.strict_eq(a, item)  # Array.indexOf compares with ===
                     tests.append(eq if cond is None else f"({cond} AND {eq})")
                 return "(" + " OR ".join(tests) + ")" if tests else "FALSE"
             return "FALSE"
+
         return self.guarded(frozenset({_BOOL}), _BOOL, self.dispatch([b], fn), [a, b])
 
     # ------------------------------------------------------------ arithmetic and text
@@ -626,7 +690,11 @@ class _Compiler:
     def op_sub(self, args):
         nodes = [self.compile(a) for a in args]
         terms = [self.number(n) for n in nodes]
-        body = f"(-({terms[0]}))" if len(terms) == 1 else self.f("try", x=f"({terms[0]}) - ({terms[1]})")
+        body = (
+            f"(-({terms[0]}))"
+            if len(terms) == 1
+            else self.f("try", x=f"({terms[0]}) - ({terms[1]})")
+        )
         return self.arithmetic(nodes, body)
 
     def multiply(self, x: str, y: str) -> str:
@@ -634,9 +702,19 @@ class _Compiler:
         # x*y = trunc(x)*y + frac(x)*trunc(y) + frac(x)*frac(y); only the last term has more
         # than 12 places, and every term has the product's sign, so rounding it rounds the sum.
         dec = self.t["dec"]
-        return self.let(x, lambda x: self.let(y, lambda y: self.f("try", x=(
-            f"CAST(trunc({x}) * ({y}) + (({x}) % 1) * trunc({y}) "
-            f"+ round((({x}) % 1) * (({y}) % 1), {SCALE}) AS {dec})"))))
+        return self.let(
+            x,
+            lambda x: self.let(
+                y,
+                lambda y: self.f(
+                    "try",
+                    x=(
+                        f"CAST(trunc({x}) * ({y}) + (({x}) % 1) * trunc({y}) "
+                        f"+ round((({x}) % 1) * (({y}) % 1), {SCALE}) AS {dec})"
+                    ),
+                ),
+            ),
+        )
 
     def op_mul(self, args):
         nodes = [self.compile(a) for a in args]
@@ -657,10 +735,13 @@ class _Compiler:
         def body(p: str) -> str:
             a, b = self.f("field", x=p, f="a"), self.f("field", x=p, f="b")
             r1 = f"(({a}) % ({b}) * {_TEN12})"
-            q = (f"({self.f('idiv', a=a, b=b)} * {_TEN12} + {self.f('idiv', a=r1, b=b)} + "
-                 f"CASE WHEN 2 * abs({r1} % ({b})) >= abs({b}) THEN "
-                 f"CASE WHEN ({a} < 0) <> ({b} < 0) THEN -1 ELSE 1 END ELSE 0 END)")
+            q = (
+                f"({self.f('idiv', a=a, b=b)} * {_TEN12} + {self.f('idiv', a=r1, b=b)} + "
+                f"CASE WHEN 2 * abs({r1} % ({b})) >= abs({b}) THEN "
+                f"CASE WHEN ({a} < 0) <> ({b} < 0) THEN -1 ELSE 1 END ELSE 0 END)"
+            )
             return f"CAST(CAST({q} AS DECIMAL(38,0)) * CAST('{_ONE_ULP}' AS DECIMAL(13,12)) AS {self.t['dec']})"
+
         pair = f"{{'a': {self.scaled(x)}, 'b': {self.scaled(f'nullif({y}, 0)')}}}"
         name = f"_th{next(self.names)}"
         return self.f("try", x=self.f("let", value=pair, name=name, body=body(name)))
@@ -668,7 +749,9 @@ class _Compiler:
     def op_div(self, args):
         nodes = [self.compile(a) for a in args]
         x, y = (self.number(n) for n in nodes)
-        return self.arithmetic(nodes, self.let(x, lambda x: self.let(y, lambda y: self.divide(x, y))))
+        return self.arithmetic(
+            nodes, self.let(x, lambda x: self.let(y, lambda y: self.divide(x, y)))
+        )
 
     def op_mod(self, args):
         nodes = [self.compile(a) for a in args]
@@ -681,9 +764,17 @@ class _Compiler:
         if len(terms) == 1:
             return self.arithmetic(nodes, terms[0])
         # greatest/least skip NULLs, but a NaN operand is an error.
-        nan = self.any_of([f"({t}) IS NULL" for t, n in zip(terms, nodes, strict=True)
-                           if not (n.rep == _NUM and n.kinds <= {_NUM, _NULL}
-                                   and (_NULL in n.kinds or not n.null_err))])
+        nan = self.any_of(
+            [
+                f"({t}) IS NULL"
+                for t, n in zip(terms, nodes, strict=True)
+                if not (
+                    n.rep == _NUM
+                    and n.kinds <= {_NUM, _NULL}
+                    and (_NULL in n.kinds or not n.null_err)
+                )
+            ]
+        )
         body = f"{fn}({', '.join(terms)})"
         if nan:
             body = f"CASE WHEN {nan} THEN NULL ELSE {body} END"
@@ -705,10 +796,30 @@ class _Compiler:
 
 
 _OP_NAMES = {
-    "var": "var", "missing": "missing", "if": "if", "and": "and", "or": "or", "!": "not",
-    "!!": "not_not", "==": "eq", "!=": "ne", "===": "seq", "!==": "sne", "<": "lt", "<=": "le",
-    ">": "gt", ">=": "ge", "in": "in", "+": "add", "-": "sub", "*": "mul", "/": "div",
-    "%": "mod", "min": "min", "max": "max", "cat": "cat",
+    "var": "var",
+    "missing": "missing",
+    "if": "if",
+    "and": "and",
+    "or": "or",
+    "!": "not",
+    "!!": "not_not",
+    "==": "eq",
+    "!=": "ne",
+    "===": "seq",
+    "!==": "sne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "in": "in",
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "min": "min",
+    "max": "max",
+    "cat": "cat",
 }
 
 
@@ -725,13 +836,14 @@ def _reads_data(logic: object) -> bool:
     if isinstance(logic, (list, tuple)):
         return any(_reads_data(x) for x in logic)
     if isinstance(logic, dict) and len(logic) == 1:
-        (op, raw), = logic.items()
+        ((op, raw),) = logic.items()
         return op in ("var", "missing") or _reads_data(raw)
     return False
 
 
-def _compile(logic: object, attributes_sql: str, dimensions_sql: str,
-             dialect: str) -> tuple[_Compiler, _Node]:
+def _compile(
+    logic: object, attributes_sql: str, dimensions_sql: str, dialect: str
+) -> tuple[_Compiler, _Node]:
     problems = check_logic(logic)
     if problems:
         raise SqlCompileError("; ".join(problems))
@@ -739,8 +851,12 @@ def _compile(logic: object, attributes_sql: str, dimensions_sql: str,
     return compiler, compiler.compile(logic)
 
 
-def compile_filter(logic: object, attributes_sql: str = "attributes",
-                   dimensions_sql: str = "dimensions", dialect: str = "duckdb") -> str:
+def compile_filter(
+    logic: object,
+    attributes_sql: str = "attributes",
+    dimensions_sql: str = "dimensions",
+    dialect: str = "duckdb",
+) -> str:
     """SQL boolean: TRUE exactly when the logic is truthy for the row and raises no error."""
     c, node = _compile(logic, attributes_sql, dimensions_sql, dialect)
     err = c.error_of(node)
@@ -748,8 +864,12 @@ def compile_filter(logic: object, attributes_sql: str = "attributes",
     return truthy if err is None else f"(CASE WHEN {err} THEN FALSE ELSE {truthy} END)"
 
 
-def compile_value(logic: object, attributes_sql: str = "attributes",
-                  dimensions_sql: str = "dimensions", dialect: str = "duckdb") -> str:
+def compile_value(
+    logic: object,
+    attributes_sql: str = "attributes",
+    dimensions_sql: str = "dimensions",
+    dialect: str = "duckdb",
+) -> str:
     """SQL DECIMAL(38,12): the logic's result as a number; NULL when it raises or is no number."""
     c, node = _compile(logic, attributes_sql, dimensions_sql, dialect)
 
@@ -758,17 +878,26 @@ def compile_value(logic: object, attributes_sql: str = "attributes",
             return vs[0]
         if ks[0] == _STR:
             # A numeric string counts (JS Number()); a blank one is no number.
-            return c.let(vs[0], lambda s: f"CASE WHEN {c.f('trim', x=s, chars=c.lit_str(_JS_SPACE))} "
-                                          f"<> '' THEN {c.str_number(s)} END")
+            return c.let(
+                vs[0],
+                lambda s: (
+                    f"CASE WHEN {c.f('trim', x=s, chars=c.lit_str(_JS_SPACE))} "
+                    f"<> '' THEN {c.str_number(s)} END"
+                ),
+            )
         return "NULL"
+
     err = c.error_of(node)
     value = f"CAST({c.dispatch([node], fn)} AS {c.t['dec']})"
     return value if err is None else f"(CASE WHEN {err} THEN NULL ELSE {value} END)"
 
 
-
-def compile_key(logic: object, attributes_sql: str = "attributes",
-                dimensions_sql: str = "dimensions", dialect: str = "duckdb") -> str:
+def compile_key(
+    logic: object,
+    attributes_sql: str = "attributes",
+    dimensions_sql: str = "dimensions",
+    dialect: str = "duckdb",
+) -> str:
     """SQL VARCHAR naming the logic's result for UNIQUE_COUNT: a number by its value, a string
     as itself, a boolean as true/false, each tagged by type (5 and "5" are distinct values,
     as in a JavaScript Set); NULL when it raises, is null or is a list."""
@@ -784,6 +913,7 @@ def compile_key(logic: object, attributes_sql: str = "attributes",
         if ks[0] == _BOOL:
             return f"(CASE WHEN {vs[0]} THEN 'b:true' ELSE 'b:false' END)"
         return f"CAST(NULL AS {text})"
+
     err = c.error_of(node)
     key = c.dispatch([node], fn)
     return key if err is None else f"(CASE WHEN {err} THEN NULL ELSE {key} END)"

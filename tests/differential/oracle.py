@@ -125,20 +125,41 @@ def read_catalog(folder: Path) -> Catalog:
     for p in pricing["price_plans"]:
         cards = []
         for c in p.get("rate_cards") or []:
-            cards.append(Card(
-                id=c["id"], type=c["type"], meter=c.get("meter"), model=c.get("pricing_model"),
-                slabs=[{"start_after": dec(s["start_after"]), "rate": dec(s["rate"]),
-                        "flat_fee": dec(s.get("flat_fee")),
-                        "package_size": dec(s.get("package_size"))}
-                       for s in c.get("slabs") or []],
-                minimum=dec(c.get("minimum")), maximum=dec(c.get("maximum")),
-                amount=dec(c.get("amount")), proration=bool(c.get("proration", False)),
-            ))
+            cards.append(
+                Card(
+                    id=c["id"],
+                    type=c["type"],
+                    meter=c.get("meter"),
+                    model=c.get("pricing_model"),
+                    slabs=[
+                        {
+                            "start_after": dec(s["start_after"]),
+                            "rate": dec(s["rate"]),
+                            "flat_fee": dec(s.get("flat_fee")),
+                            "package_size": dec(s.get("package_size")),
+                        }
+                        for s in c.get("slabs") or []
+                    ],
+                    minimum=dec(c.get("minimum")),
+                    maximum=dec(c.get("maximum")),
+                    amount=dec(c.get("amount")),
+                    proration=bool(c.get("proration", False)),
+                )
+            )
         rules = sorted(
-            ({"id": r["id"], "name": r.get("name"), "order": r["order"],
-              "condition": load_logic(r["condition"]) if r.get("condition") is not None else None,
-              "computation": load_logic(r["computation"]),
-              "action": r["action"]} for r in p.get("pricing_rules") or []),
+            (
+                {
+                    "id": r["id"],
+                    "name": r.get("name"),
+                    "order": r["order"],
+                    "condition": load_logic(r["condition"])
+                    if r.get("condition") is not None
+                    else None,
+                    "computation": load_logic(r["computation"]),
+                    "action": r["action"],
+                }
+                for r in p.get("pricing_rules") or []
+            ),
             key=lambda r: r["order"],
         )
         plans[p["id"]] = Plan(p["id"], p["currency"], dict(p["billing_cycle"]), cards, rules)
@@ -223,7 +244,9 @@ def canonical_record(rec: dict) -> object:
     if isinstance(attrs, list):  # keys beyond name/value/unit do not take part
         rec["attributes"] = [
             {k: v for k, v in a.items() if k in ("name", "value", "unit")}
-            if isinstance(a, dict) else a for a in attrs
+            if isinstance(a, dict)
+            else a
+            for a in attrs
         ]
     return canonical(rec)
 
@@ -272,7 +295,9 @@ def _attributes(raw: object) -> dict[str, Decimal] | str:
     return out
 
 
-def classify_records(landing: Path, received_at: datetime) -> tuple[list[tuple[str, str]], list[Event]]:
+def classify_records(
+    landing: Path, received_at: datetime
+) -> tuple[list[tuple[str, str]], list[Event]]:
     """Ingestion statuses, in ingestion order: [(raw_ref, status or 'ACCEPTED')], accepted events."""
     statuses: list[tuple[str, str]] = []
     accepted: list[Event] = []
@@ -288,8 +313,12 @@ def classify_records(landing: Path, received_at: datetime) -> tuple[list[tuple[s
                 continue
             ref = f"{name}:{n}"
             try:
-                rec = json.loads(line, parse_float=Decimal, parse_int=Decimal,
-                                 parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+                rec = json.loads(
+                    line,
+                    parse_float=Decimal,
+                    parse_int=Decimal,
+                    parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)),
+                )
             except ValueError:
                 statuses.append((ref, "INVALID"))
                 continue
@@ -303,8 +332,9 @@ def classify_records(landing: Path, received_at: datetime) -> tuple[list[tuple[s
             else:
                 event_id = raw_id if isinstance(raw_id, str) else None
             if event_id is not None and event_id in claimed:
-                statuses.append((ref, "DUPLICATE" if claimed[event_id] == canon
-                                 else "DUPLICATE_CONFLICT"))
+                statuses.append(
+                    (ref, "DUPLICATE" if claimed[event_id] == canon else "DUPLICATE_CONFLICT")
+                )
                 continue
             if raw_id is not None and not (isinstance(raw_id, str) and 1 <= len(raw_id) <= 512):
                 statuses.append((ref, "INVALID"))
@@ -318,7 +348,8 @@ def classify_records(landing: Path, received_at: datetime) -> tuple[list[tuple[s
             dims = rec.get("dimensions")
             dims = {} if dims is None else dims
             dims_ok = isinstance(dims, dict) and all(
-                v is None or isinstance(v, str) for v in dims.values())
+                v is None or isinstance(v, str) for v in dims.values()
+            )
             if ts is None or isinstance(attrs, str) or not dims_ok:
                 statuses.append((ref, "INVALID"))
                 continue
@@ -327,8 +358,17 @@ def classify_records(landing: Path, received_at: datetime) -> tuple[list[tuple[s
                 continue
             claimed[event_id] = canon
             statuses.append((ref, "ACCEPTED"))
-            accepted.append(Event(ref, event_id, ts, fields[1], fields[2], attrs,
-                                  {k: v for k, v in dims.items() if v is not None}))
+            accepted.append(
+                Event(
+                    ref,
+                    event_id,
+                    ts,
+                    fields[1],
+                    fields[2],
+                    attrs,
+                    {k: v for k, v in dims.items() if v is not None},
+                )
+            )
     return statuses, accepted
 
 
@@ -410,12 +450,22 @@ def periods_of(cat: Catalog, a: dict, until: datetime) -> list[Period]:
             pos1 = _q18(EXACT.divide(Decimal((pe - cs).total_seconds()), total))
             end_day = pe.astimezone(zone).date()
             grace = int(plan.cycle.get("grace_period_days", 0))
-            out.append(Period(
-                invoice_id(a["account_id"], a["assignment_id"], ps), a["account_id"],
-                a["assignment_id"], plan, zone, cs, ce, ps, pe, pos1 - pos0,
-                _q18(EXACT.divide(Decimal((pe - ps).total_seconds()), Decimal(86400))),
-                local_midnight(end_day + timedelta(days=grace), zone),
-            ))
+            out.append(
+                Period(
+                    invoice_id(a["account_id"], a["assignment_id"], ps),
+                    a["account_id"],
+                    a["assignment_id"],
+                    plan,
+                    zone,
+                    cs,
+                    ce,
+                    ps,
+                    pe,
+                    pos1 - pos0,
+                    _q18(EXACT.divide(Decimal((pe - ps).total_seconds()), Decimal(86400))),
+                    local_midnight(end_day + timedelta(days=grace), zone),
+                )
+            )
         day = c1
     return out
 
@@ -529,14 +579,20 @@ def build_invoice(p: Period, events: list[Event], cat: Catalog) -> Invoice:
         usage[card.id] = p.share if card.proration else Decimal(1)
         revenue[card.id] = EXACT.multiply(card.amount, usage[card.id])
     for card in plan.usage_cards() + plan.fee_cards():
-        inv.lines.append(Line("USAGE" if card.type == "USAGE" else "FIXED_FEE",
-                              money(revenue[card.id], cur), rate_card_id=card.id,
-                              quantity=usage[card.id]))
+        inv.lines.append(
+            Line(
+                "USAGE" if card.type == "USAGE" else "FIXED_FEE",
+                money(revenue[card.id], cur),
+                rate_card_id=card.id,
+                quantity=usage[card.id],
+            )
+        )
     cards = {c.id: c for c in plan.cards}
     additions = ZERO
     for rule in plan.rules:
         data = {
-            "usage": dict(usage), "revenue": dict(revenue),
+            "usage": dict(usage),
+            "revenue": dict(revenue),
             "subtotal": EXACT.add(sum(revenue.values(), ZERO), additions),
             "account": {"id": p.account_id, "currency": acc["currency"]},
             "cycle": {"start": p.start.isoformat(), "end": p.end.isoformat(), "days": p.days},
@@ -566,12 +622,24 @@ def build_invoice(p: Period, events: list[Event], cat: Catalog) -> Invoice:
                     inv.needs_review |= flagged
                     usage[target] = result
                 revenue[target] = new
-                inv.lines.append(Line("PRICING_RULE_UPDATE", money(new - old, cur),
-                                      rate_card_id=target, rule_id=rule["id"]))
+                inv.lines.append(
+                    Line(
+                        "PRICING_RULE_UPDATE",
+                        money(new - old, cur),
+                        rate_card_id=target,
+                        rule_id=rule["id"],
+                    )
+                )
             else:
                 additions += result
-                inv.lines.append(Line("PRICING_RULE_ADDITION", money(result, cur),
-                                      rule_id=rule["id"], code=action.get("code")))
+                inv.lines.append(
+                    Line(
+                        "PRICING_RULE_ADDITION",
+                        money(result, cur),
+                        rule_id=rule["id"],
+                        code=action.get("code"),
+                    )
+                )
         except Exception:
             inv.rule_outcomes[rule["id"]] = "COMPUTATION_ERROR"
             inv.needs_review = True
@@ -603,13 +671,17 @@ def apply_credits(invoices: list[Invoice], cat: Catalog) -> None:
         zone = acc["zone"]
         lo = local_midnight(date.fromisoformat(c["effective_from"]), zone)
         until = c["effective_until"]
-        hi = (local_midnight(date.fromisoformat(until) + timedelta(days=1), zone)
-              if until else FAR)
+        hi = local_midnight(date.fromisoformat(until) + timedelta(days=1), zone) if until else FAR
         remaining[c["credit_id"]] = money(Decimal(c["amount"]), c["currency"])
-        grants.append({**c, "lo": lo, "hi": hi,
-                       "applies": [x for x in (c["applies_to"] or "").split(";") if x],
-                       "order": (int(c["priority"] or 0), 0 if until else 1, until or "",
-                                 c["credit_id"])})
+        grants.append(
+            {
+                **c,
+                "lo": lo,
+                "hi": hi,
+                "applies": [x for x in (c["applies_to"] or "").split(";") if x],
+                "order": (int(c["priority"] or 0), 0 if until else 1, until or "", c["credit_id"]),
+            }
+        )
     grants.sort(key=lambda g: g["order"])
     for inv in sorted(invoices, key=lambda i: (i.period.start, i.period.invoice_id)):
         p = inv.period
@@ -651,14 +723,17 @@ def apply_wallet(invoices: list[Invoice], cat: Catalog) -> None:
         at = datetime.fromisoformat(t["occurred_at"].replace("Z", "+00:00"))
         if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
-        txns.setdefault(t["account_id"], []).append((at, money(Decimal(t["amount"]),
-                                                               t["currency"])))
+        txns.setdefault(t["account_id"], []).append(
+            (at, money(Decimal(t["amount"]), t["currency"]))
+        )
     drawn: dict[str, Decimal] = {}
-    for inv in sorted(invoices, key=lambda i: (i.period.finalizes_at, i.period.start,
-                                               i.period.invoice_id)):
+    for inv in sorted(
+        invoices, key=lambda i: (i.period.finalizes_at, i.period.start, i.period.invoice_id)
+    ):
         acc = inv.period.account_id
-        balance = sum((amt for at, amt in txns.get(acc, []) if at < inv.period.finalizes_at),
-                      ZERO) - drawn.get(acc, ZERO)
+        balance = sum(
+            (amt for at, amt in txns.get(acc, []) if at < inv.period.finalizes_at), ZERO
+        ) - drawn.get(acc, ZERO)
         inv.wallet_applied = min(max(balance, ZERO), inv.total)
         drawn[acc] = drawn.get(acc, ZERO) + inv.wallet_applied
         inv.amount_due = inv.total - inv.wallet_applied
@@ -678,8 +753,11 @@ def assignment_on(cat: Catalog, account_id: str, ts: datetime) -> dict | None:
     acc = cat.accounts[account_id]
     day = ts.astimezone(acc["zone"]).date()
     for a in cat.assignments:
-        if a["account_id"] == account_id and a["from"] <= day and (
-                a["until"] is None or day <= a["until"]):
+        if (
+            a["account_id"] == account_id
+            and a["from"] <= day
+            and (a["until"] is None or day <= a["until"])
+        ):
             return a
     return None
 
@@ -734,8 +812,9 @@ def run(catalog_dir: Path, landing: Path, *, received_at: datetime, as_of: datet
 
     metered = [e for e in accepted if e.status == "METERED"]
     periods: list[Period] = []
-    horizon = max(as_of, max((e.timestamp for e in metered), default=as_of) + timedelta(
-        microseconds=1))
+    horizon = max(
+        as_of, max((e.timestamp for e in metered), default=as_of) + timedelta(microseconds=1)
+    )
     for a in cat.assignments:
         periods += periods_of(cat, a, horizon)
     by_assignment: dict[str, list[Period]] = {}

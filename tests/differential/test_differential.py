@@ -45,59 +45,108 @@ def edge_catalog(root: Path) -> Path:
     pricing = yaml.safe_load((folder / "pricing.yaml").read_text())
     plans = {p["id"]: p for p in pricing["price_plans"]}
     plans["payg_weekly"]["pricing_rules"] = [
-        {"id": "per_call_surcharge", "order": 1,
-         "computation": {"/": [{"var": "subtotal"}, {"var": "usage.api_requests"}]},
-         "action": {"type": "ADD", "code": "per_call", "description": "Surcharge"}},
-        {"id": "opus_condition", "order": 2,
-         "condition": {">": [{"/": [1, {"var": "usage.opus_input"}]}, "0.5"]},
-         "computation": 1,
-         "action": {"type": "ADD", "code": "tiny_opus", "description": "Tiny Opus"}},
-        {"id": "no_else", "order": 3,
-         "computation": {"if": [{">": [{"var": "usage.llm_calls"}, 100000000]}, 5]},
-         "action": {"type": "ADD", "code": "never", "description": "No else"}},
-        {"id": "big_discount", "order": 4,
-         "condition": {"<": [{"var": "subtotal"}, 3]},
-         "computation": {"*": ["-7.333", 1]},
-         "action": {"type": "ADD", "code": "welcome", "description": "Welcome discount"}},
-        {"id": "calls_thirds", "order": 5,
-         "computation": {"/": [{"var": "revenue.llm_calls"}, 3]},
-         "action": {"type": "UPDATE", "target": "revenue.llm_calls"}},
+        {
+            "id": "per_call_surcharge",
+            "order": 1,
+            "computation": {"/": [{"var": "subtotal"}, {"var": "usage.api_requests"}]},
+            "action": {"type": "ADD", "code": "per_call", "description": "Surcharge"},
+        },
+        {
+            "id": "opus_condition",
+            "order": 2,
+            "condition": {">": [{"/": [1, {"var": "usage.opus_input"}]}, "0.5"]},
+            "computation": 1,
+            "action": {"type": "ADD", "code": "tiny_opus", "description": "Tiny Opus"},
+        },
+        {
+            "id": "no_else",
+            "order": 3,
+            "computation": {"if": [{">": [{"var": "usage.llm_calls"}, 100000000]}, 5]},
+            "action": {"type": "ADD", "code": "never", "description": "No else"},
+        },
+        {
+            "id": "big_discount",
+            "order": 4,
+            "condition": {"<": [{"var": "subtotal"}, 3]},
+            "computation": {"*": ["-7.333", 1]},
+            "action": {"type": "ADD", "code": "welcome", "description": "Welcome discount"},
+        },
+        {
+            "id": "calls_thirds",
+            "order": 5,
+            "computation": {"/": [{"var": "revenue.llm_calls"}, 3]},
+            "action": {"type": "UPDATE", "target": "revenue.llm_calls"},
+        },
     ]
     plans["starter"]["pricing_rules"] = [
-        {"id": "api_correction", "order": 1,
-         "condition": {">": [{"var": "usage.api_requests"}, 0]},
-         "computation": {"-": [{"var": "usage.api_requests"}, 1000000]},
-         "action": {"type": "UPDATE", "target": "usage.api_requests"}},
-        {"id": "short_piece", "order": 2,
-         "condition": {"and": [{"<": [{"var": "cycle.days"}, 20]},
-                               {"<": [{"var": "cycle.start"}, "2026-12-01"]}]},
-         "computation": {"*": [{"var": "revenue.platform_fee"}, "0.5"]},
-         "action": {"type": "UPDATE", "target": "revenue.platform_fee"}},
-        {"id": "half_cent", "order": 3,
-         "computation": {"+": [{"*": [{"var": "usage.platform_fee"}, "0.01"]}, "0.005"]},
-         "action": {"type": "ADD", "code": "half_cent", "description": "Rounding probe"}},
+        {
+            "id": "api_correction",
+            "order": 1,
+            "condition": {">": [{"var": "usage.api_requests"}, 0]},
+            "computation": {"-": [{"var": "usage.api_requests"}, 1000000]},
+            "action": {"type": "UPDATE", "target": "usage.api_requests"},
+        },
+        {
+            "id": "short_piece",
+            "order": 2,
+            "condition": {
+                "and": [
+                    {"<": [{"var": "cycle.days"}, 20]},
+                    {"<": [{"var": "cycle.start"}, "2026-12-01"]},
+                ]
+            },
+            "computation": {"*": [{"var": "revenue.platform_fee"}, "0.5"]},
+            "action": {"type": "UPDATE", "target": "revenue.platform_fee"},
+        },
+        {
+            "id": "half_cent",
+            "order": 3,
+            "computation": {"+": [{"*": [{"var": "usage.platform_fee"}, "0.01"]}, "0.005"]},
+            "action": {"type": "ADD", "code": "half_cent", "description": "Rounding probe"},
+        },
     ]
-    pricing["price_plans"].append({
-        "id": "kw_basic", "name": "Kuwait basic", "currency": "KWD",
-        "billing_cycle": {"interval": "MONTHLY", "anchor_day": 31, "grace_period_days": 2},
-        "rate_cards": [
-            {"id": "kw_llm_calls", "type": "USAGE", "meter": "llm_calls",
-             "pricing_model": "VOLUME",
-             "slabs": [{"start_after": "10", "rate": "0.0125", "flat_fee": "0.5005"},
-                       {"start_after": "200", "rate": "0.0105", "package_size": "3"}],
-             "minimum": "1.2345", "maximum": "40"},
-            {"id": "kw_storage", "type": "USAGE", "meter": "storage_latest_gb",
-             "pricing_model": "TIERED",
-             "slabs": [{"start_after": "0", "rate": "0.0375"},
-                       {"start_after": "2", "rate": "0.0215", "flat_fee": "0.001"}]},
-            {"id": "kw_fee", "type": "FIXED_FEE", "amount": "9.999", "proration": True},
-            {"id": "kw_commitment", "type": "MINIMUM_COMMITMENT", "amount": "25.000"},
-        ],
-        "pricing_rules": [
-            {"id": "kw_fee_cut", "order": 1, "computation": {"*": [{"var": "subtotal"}, "0.1"]},
-             "action": {"type": "UPDATE", "target": "revenue.kw_fee"}},
-        ],
-    })
+    pricing["price_plans"].append(
+        {
+            "id": "kw_basic",
+            "name": "Kuwait basic",
+            "currency": "KWD",
+            "billing_cycle": {"interval": "MONTHLY", "anchor_day": 31, "grace_period_days": 2},
+            "rate_cards": [
+                {
+                    "id": "kw_llm_calls",
+                    "type": "USAGE",
+                    "meter": "llm_calls",
+                    "pricing_model": "VOLUME",
+                    "slabs": [
+                        {"start_after": "10", "rate": "0.0125", "flat_fee": "0.5005"},
+                        {"start_after": "200", "rate": "0.0105", "package_size": "3"},
+                    ],
+                    "minimum": "1.2345",
+                    "maximum": "40",
+                },
+                {
+                    "id": "kw_storage",
+                    "type": "USAGE",
+                    "meter": "storage_latest_gb",
+                    "pricing_model": "TIERED",
+                    "slabs": [
+                        {"start_after": "0", "rate": "0.0375"},
+                        {"start_after": "2", "rate": "0.0215", "flat_fee": "0.001"},
+                    ],
+                },
+                {"id": "kw_fee", "type": "FIXED_FEE", "amount": "9.999", "proration": True},
+                {"id": "kw_commitment", "type": "MINIMUM_COMMITMENT", "amount": "25.000"},
+            ],
+            "pricing_rules": [
+                {
+                    "id": "kw_fee_cut",
+                    "order": 1,
+                    "computation": {"*": [{"var": "subtotal"}, "0.1"]},
+                    "action": {"type": "UPDATE", "target": "revenue.kw_fee"},
+                },
+            ],
+        }
+    )
     (folder / "pricing.yaml").write_text(yaml.safe_dump(pricing, sort_keys=False))
     with (folder / "accounts.csv").open("a") as fh:
         fh.write("acc_kw,cus_stark,Stark Kuwait,KWD,Asia/Kuwait,kw-alias\n")
@@ -130,12 +179,20 @@ def _generated(root: Path, seed: int) -> Path:
 FULL = os.environ.get("TALLYHOUSE_DIFFERENTIAL_FULL") == "1"
 DATASETS = {  # name: (catalog maker, events seed, events, nights)
     "demo_with_edges": (edge_catalog, 5, 2500, ("first_night", "after_grace")),
-    "generated_seed21": (lambda root: _generated(root, 21), 21, 3000,
-                         ("first_night", "after_grace") if FULL else ("first_night",)),
+    "generated_seed21": (
+        lambda root: _generated(root, 21),
+        21,
+        3000,
+        ("first_night", "after_grace") if FULL else ("first_night",),
+    ),
 }
 if FULL:
-    DATASETS["generated_seed22"] = (lambda root: _generated(root, 22), 22, 3000,
-                                    ("first_night", "after_grace"))
+    DATASETS["generated_seed22"] = (
+        lambda root: _generated(root, 22),
+        22,
+        3000,
+        ("first_night", "after_grace"),
+    )
 
 
 # ------------------------------------------------------------------------------ snapshots
@@ -148,25 +205,48 @@ def _q(con, sql: str) -> list[tuple]:
 def pipeline_snapshot(warehouse: Path) -> dict:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return {
-            "log": {r[0]: (r[1], r[2]) for r in _q(
-                con, "select raw_ref, status, invoice_id from marts.fct_event_pipeline_log")},
-            "invoices": {r[0]: r for r in _q(con, """
+            "log": {
+                r[0]: (r[1], r[2])
+                for r in _q(
+                    con, "select raw_ref, status, invoice_id from marts.fct_event_pipeline_log"
+                )
+            },
+            "invoices": {
+                r[0]: r
+                for r in _q(
+                    con,
+                    """
                 select invoice_id, status, subtotal, minimum_commitment_true_up,
                        credits_applied, total, wallet_applied, amount_paid, amount_due,
                        needs_review, account_id, period_start, period_end
-                from marts.fct_invoices""")},
-            "lines": _q(con, """
+                from marts.fct_invoices""",
+                )
+            },
+            "lines": _q(
+                con,
+                """
                 select invoice_id, line_type, rate_card_id, rule_id, credit_id, code,
                        amount, quantity
-                from marts.fct_invoice_line_items"""),
-            "rules": {(r[0], r[1]): r[2] for r in _q(
-                con, "select invoice_id, rule_id, outcome from marts.fct_pricing_rule_log")},
-            "credit_applied": _q(con, """
+                from marts.fct_invoice_line_items""",
+            ),
+            "rules": {
+                (r[0], r[1]): r[2]
+                for r in _q(
+                    con, "select invoice_id, rule_id, outcome from marts.fct_pricing_rule_log"
+                )
+            },
+            "credit_applied": _q(
+                con,
+                """
                 select credit_id, invoice_id, amount from marts.fct_credit_ledger
-                where entry_type = 'APPLIED'"""),
-            "wallet_applied": _q(con, """
+                where entry_type = 'APPLIED'""",
+            ),
+            "wallet_applied": _q(
+                con,
+                """
                 select invoice_id, amount from marts.fct_wallet_ledger
-                where entry_type = 'APPLIED'"""),
+                where entry_type = 'APPLIED'""",
+            ),
         }
 
 
@@ -175,12 +255,16 @@ def dataset(request, tmp_path_factory) -> dict:
     make_catalog, seed, events, nights = DATASETS[request.param]
     root = tmp_path_factory.mktemp(request.param)
     catalog_dir = make_catalog(root)
-    manifest = generate_events(catalog_dir, root, events=events, days=30, seed=seed,
-                               start=START, fmt="jsonl")
+    manifest = generate_events(
+        catalog_dir, root, events=events, days=30, seed=seed, start=START, fmt="jsonl"
+    )
     first = parse_as_of(manifest.recommended_as_of)
     settings = Settings.from_env({}).with_overrides(
-        catalog=catalog_dir, landing=root / "landing", warehouse=root / "warehouse.duckdb",
-        serving=root / "serving.duckdb", as_of=first,
+        catalog=catalog_dir,
+        landing=root / "landing",
+        warehouse=root / "warehouse.duckdb",
+        serving=root / "serving.duckdb",
+        as_of=first,
     )
     out = {}
     for name in nights:
@@ -214,8 +298,11 @@ def test_every_record_has_the_oracles_status(dataset, night):
     assert set(statuses) == set(exp.statuses)
     wrong = {ref: (statuses[ref], s) for ref, s in exp.statuses.items() if statuses[ref] != s}
     assert wrong == {}, "raw_ref: (pipeline, oracle)"
-    wrong_invoice = {ref: (got["log"][ref][1], inv) for ref, inv in exp.event_invoice.items()
-                     if got["log"][ref][1] != inv}
+    wrong_invoice = {
+        ref: (got["log"][ref][1], inv)
+        for ref, inv in exp.event_invoice.items()
+        if got["log"][ref][1] != inv
+    }
     assert wrong_invoice == {}
 
 
@@ -226,21 +313,42 @@ def test_every_invoice_has_the_oracles_amounts(dataset, night):
     wrong = {}
     for iid, inv in exp.invoices.items():
         g = got["invoices"][iid]
-        (_, status, subtotal, true_up, credits, total, wallet, paid, due, review,
-         account, start, end) = g
+        (
+            _,
+            status,
+            subtotal,
+            true_up,
+            credits,
+            total,
+            wallet,
+            paid,
+            due,
+            review,
+            account,
+            start,
+            end,
+        ) = g
         expected = {
             "account/period": (inv.period.account_id, inv.period.start, inv.period.end),
-            "status": inv.status, "subtotal": inv.subtotal, "true_up": inv.true_up,
-            "credits_applied": inv.credits_applied, "total": inv.total,
-            "wallet_applied": inv.wallet_applied, "amount_due": inv.amount_due,
+            "status": inv.status,
+            "subtotal": inv.subtotal,
+            "true_up": inv.true_up,
+            "credits_applied": inv.credits_applied,
+            "total": inv.total,
+            "wallet_applied": inv.wallet_applied,
+            "amount_due": inv.amount_due,
             "needs_review": inv.needs_review,
         }
         actual = {
             "account/period": (account, start, end),
             # A payment recorded by the workflow moves DUE to PAID (rule 20): out of scope.
             "status": "DUE" if status == "PAID" and paid > 0 else status,
-            "subtotal": subtotal, "true_up": true_up, "credits_applied": credits,
-            "total": total, "wallet_applied": wallet, "amount_due": due + paid,
+            "subtotal": subtotal,
+            "true_up": true_up,
+            "credits_applied": credits,
+            "total": total,
+            "wallet_applied": wallet,
+            "amount_due": due + paid,
             "needs_review": review,
         }
         diff = {k: (actual[k], v) for k, v in expected.items() if actual[k] != v}
@@ -282,8 +390,11 @@ def test_every_line_has_the_oracles_amount(dataset, night):
 @pytest.mark.parametrize("night", NIGHTS)
 def test_every_rule_outcome_matches(dataset, night):
     got, exp = _night(dataset, night)
-    expected = {(iid, rule): outcome for iid, inv in exp.invoices.items()
-                for rule, outcome in inv.rule_outcomes.items()}
+    expected = {
+        (iid, rule): outcome
+        for iid, inv in exp.invoices.items()
+        for rule, outcome in inv.rule_outcomes.items()
+    }
     wrong = {k: (got["rules"].get(k), v) for k, v in expected.items() if got["rules"].get(k) != v}
     assert wrong == {}
     assert set(got["rules"]) == set(expected)
@@ -293,11 +404,16 @@ def test_every_rule_outcome_matches(dataset, night):
 def test_finalized_draws_are_in_the_ledgers(dataset, night):
     got, exp = _night(dataset, night)
     finalized = {iid: inv for iid, inv in exp.invoices.items() if inv.status != "DRAFT"}
-    credit = sorted((ln.credit_id, iid, ln.amount) for iid, inv in finalized.items()
-                    for ln in inv.lines if ln.line_type == "CREDIT")
+    credit = sorted(
+        (ln.credit_id, iid, ln.amount)
+        for iid, inv in finalized.items()
+        for ln in inv.lines
+        if ln.line_type == "CREDIT"
+    )
     assert sorted(got["credit_applied"]) == credit
-    wallet = sorted((iid, -inv.wallet_applied) for iid, inv in finalized.items()
-                    if inv.wallet_applied > 0)
+    wallet = sorted(
+        (iid, -inv.wallet_applied) for iid, inv in finalized.items() if inv.wallet_applied > 0
+    )
     assert sorted(got["wallet_applied"]) == wallet
 
 
@@ -305,7 +421,13 @@ def test_the_datasets_exercise_the_interesting_paths(dataset):
     """Guards the test itself: the data must reach credits, wallet, rules and both statuses."""
     _, exp = dataset.get("after_grace") or dataset["first_night"]
     kinds = {ln.line_type for inv in exp.invoices.values() for ln in inv.lines}
-    assert {"USAGE", "FIXED_FEE", "PRICING_RULE_UPDATE", "PRICING_RULE_ADDITION",
-            "MINIMUM_COMMITMENT_TRUE_UP", "CREDIT"} <= kinds
+    assert {
+        "USAGE",
+        "FIXED_FEE",
+        "PRICING_RULE_UPDATE",
+        "PRICING_RULE_ADDITION",
+        "MINIMUM_COMMITMENT_TRUE_UP",
+        "CREDIT",
+    } <= kinds
     assert any(inv.wallet_applied > 0 for inv in exp.invoices.values())
     assert {"DUE", "DRAFT"} <= {inv.status for inv in exp.invoices.values()}

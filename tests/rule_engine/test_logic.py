@@ -38,6 +38,7 @@ def as_data(value: object) -> object:
 
 # ---------------------------------------------------------------- exactness
 
+
 def test_sum_is_exact():
     assert ev('{"+": [0.1, 0.2]}') == D("0.3")
 
@@ -105,20 +106,24 @@ def test_registered_over_json_logic():
 
 # ---------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("text, fragment", [
-    ('{"/": [1, 0]}', "'/'"),
-    ('{"/": [0, 0]}', "'/'"),
-    ('{"%": [1, 0]}', "'%'"),
-    ('{"+": ["abc", 1]}', "'abc'"),
-    ('{"-": ["abc", 1]}', "'abc'"),
-    ('{"*": [2, "x"]}', "'x'"),
-    ('{"*": []}', "'*'"),
-    ('{"min": []}', "'min'"),
-    ('{"max": [1, "nope"]}', "'nope'"),
-    ('{"+": [null, 1]}', "null"),
-    ('{"+": ["", 1]}', "''"),
-    ('{"-": ["Infinity", 1]}', "infinite"),
-])
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('{"/": [1, 0]}', "'/'"),
+        ('{"/": [0, 0]}', "'/'"),
+        ('{"%": [1, 0]}', "'%'"),
+        ('{"+": ["abc", 1]}', "'abc'"),
+        ('{"-": ["abc", 1]}', "'abc'"),
+        ('{"*": [2, "x"]}', "'x'"),
+        ('{"*": []}', "'*'"),
+        ('{"min": []}', "'min'"),
+        ('{"max": [1, "nope"]}', "'nope'"),
+        ('{"+": [null, 1]}', "null"),
+        ('{"+": ["", 1]}', "''"),
+        ('{"-": ["Infinity", 1]}', "infinite"),
+    ],
+)
 def test_nan_and_infinity_raise(text, fragment):
     with pytest.raises(LogicError) as info:
         ev(text)
@@ -149,6 +154,7 @@ def test_short_circuit_does_not_evaluate_the_other_branch():
 
 
 # ---------------------------------------------------------------- coercion
+
 
 def test_js_number_conversion_for_minus_divide_modulo():
     assert ev('{"-": ["  12 ", 2]}') == D(10)
@@ -188,29 +194,33 @@ def test_python_ints_and_floats_in_data_are_read_exactly():
 
 # ---------------------------------------------------------------- equality and comparison
 
-@pytest.mark.parametrize("a, b, expected", [
-    (1, "1", True),
-    (0, "", True),
-    (0, "0", True),
-    ("1.0", 1, True),
-    (" 12 ", 12, True),
-    ("abc", 0, False),
-    (None, 0, False),
-    (None, "", False),
-    (None, False, False),
-    (None, None, True),
-    (False, "0", True),
-    (True, 1, True),
-    (True, 2, False),
-    (True, "1", True),
-    ("a", "a", True),
-    ("1", "01", False),
-    ([], "", True),
-    ([1], 1, True),
-    ([1, 2], "1,2", True),
-    ({"x": 1}, "[object Object]", True),
-    (1.0, 1, True),
-])
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (1, "1", True),
+        (0, "", True),
+        (0, "0", True),
+        ("1.0", 1, True),
+        (" 12 ", 12, True),
+        ("abc", 0, False),
+        (None, 0, False),
+        (None, "", False),
+        (None, False, False),
+        (None, None, True),
+        (False, "0", True),
+        (True, 1, True),
+        (True, 2, False),
+        (True, "1", True),
+        ("a", "a", True),
+        ("1", "01", False),
+        ([], "", True),
+        ([1], 1, True),
+        ([1, 2], "1,2", True),
+        ({"x": 1}, "[object Object]", True),
+        (1.0, 1, True),
+    ],
+)
 def test_loose_equality_follows_js(a, b, expected):
     data = {"a": as_data(a), "b": as_data(b)}
     assert evaluate({"==": [{"var": "a"}, {"var": "b"}]}, data) is expected
@@ -222,66 +232,76 @@ def test_arrays_compare_by_identity_like_js():
     assert evaluate({"==": [{"var": "a"}, {"var": "a"}]}, {"a": [D(1)]}) is True
 
 
-@pytest.mark.parametrize("a, b, expected", [
-    (1, 1.0, True),
-    (D("1.50"), D("1.5"), True),
-    (1, "1", False),
-    (None, None, True),
-    (True, 1, False),
-    ("x", "x", True),
-    (0, False, False),
-])
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        (1, 1.0, True),
+        (D("1.50"), D("1.5"), True),
+        (1, "1", False),
+        (None, None, True),
+        (True, 1, False),
+        ("x", "x", True),
+        (0, False, False),
+    ],
+)
 def test_strict_equality(a, b, expected):
     data = {"a": as_data(a), "b": as_data(b)}
     assert evaluate({"===": [{"var": "a"}, {"var": "b"}]}, data) is expected
     assert evaluate({"!==": [{"var": "a"}, {"var": "b"}]}, data) is (not expected)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('{"<": ["10", "9"]}', True),  # two strings compare as strings
-    ('{"<": ["10", 9]}', False),  # a number makes it numeric
-    ('{"<": ["abc", 1]}', False),  # NaN comparisons are false
-    ('{">=": ["abc", 1]}', False),
-    ('{"<": [null, 1]}', True),  # null is 0
-    ('{">=": [null, 0]}', True),
-    ('{"<": ["", 1]}', True),
-    ('{"<": ["a", "b"]}', True),
-    ('{">": ["b", "a"]}', True),
-    ('{"<=": ["2024-01-31", "2024-02-01"]}', True),
-    ('{"<": [1, 2, 3]}', True),  # between, exclusive
-    ('{"<": [1, 1, 3]}', False),
-    ('{"<": [1, 3, 3]}', False),
-    ('{"<=": [1, 1, 3]}', True),  # between, inclusive
-    ('{"<=": [0.5, 0.50, 0.5]}', True),
-    ('{"<=": [1, 4, 3]}', False),
-    ('{"<": [1, 1.5, 2]}', True),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"<": ["10", "9"]}', True),  # two strings compare as strings
+        ('{"<": ["10", 9]}', False),  # a number makes it numeric
+        ('{"<": ["abc", 1]}', False),  # NaN comparisons are false
+        ('{">=": ["abc", 1]}', False),
+        ('{"<": [null, 1]}', True),  # null is 0
+        ('{">=": [null, 0]}', True),
+        ('{"<": ["", 1]}', True),
+        ('{"<": ["a", "b"]}', True),
+        ('{">": ["b", "a"]}', True),
+        ('{"<=": ["2024-01-31", "2024-02-01"]}', True),
+        ('{"<": [1, 2, 3]}', True),  # between, exclusive
+        ('{"<": [1, 1, 3]}', False),
+        ('{"<": [1, 3, 3]}', False),
+        ('{"<=": [1, 1, 3]}', True),  # between, inclusive
+        ('{"<=": [0.5, 0.50, 0.5]}', True),
+        ('{"<=": [1, 4, 3]}', False),
+        ('{"<": [1, 1.5, 2]}', True),
+    ],
+)
 def test_comparisons(text, expected):
     assert ev(text) is expected
 
 
 def test_string_comparison_uses_utf16_order_like_js():
     # U+FF5E sorts after U+1F600 by code point but before it by UTF-16 code unit.
-    assert evaluate({"<": ["\U0001F600", "\uFF5E"]}) is True
+    assert evaluate({"<": ["\U0001f600", "\uff5e"]}) is True
 
 
 # ---------------------------------------------------------------- truthiness and logic
 
-@pytest.mark.parametrize("value, expected", [
-    ([], False),
-    ([0], True),
-    ("0", True),
-    ("", False),
-    (0, False),
-    (D("0.00"), False),
-    (D("-0"), False),
-    (D("0.01"), True),
-    (None, False),
-    ({}, True),
-    ("false", True),
-    (False, False),
-    (True, True),
-])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ([], False),
+        ([0], True),
+        ("0", True),
+        ("", False),
+        (0, False),
+        (D("0.00"), False),
+        (D("-0"), False),
+        (D("0.01"), True),
+        (None, False),
+        ({}, True),
+        ("false", True),
+        (False, False),
+        (True, True),
+    ],
+)
 def test_truthiness(value, expected):
     data = {"v": value}
     assert evaluate({"!!": {"var": "v"}}, data) is expected
@@ -304,8 +324,10 @@ def test_and_or_return_the_deciding_operand():
 
 
 def test_if_chains():
-    logic = load_logic('{"if": [{"<": [{"var": "t"}, 0]}, "freezing",'
-                       ' {"<": [{"var": "t"}, 100]}, "liquid", "gas"]}')
+    logic = load_logic(
+        '{"if": [{"<": [{"var": "t"}, 0]}, "freezing",'
+        ' {"<": [{"var": "t"}, 100]}, "liquid", "gas"]}'
+    )
     assert evaluate(logic, {"t": D(-1)}) == "freezing"
     assert evaluate(logic, {"t": D("99.9")}) == "liquid"
     assert evaluate(logic, {"t": D(100)}) == "gas"
@@ -316,6 +338,7 @@ def test_if_chains():
 
 
 # ---------------------------------------------------------------- var, missing, in
+
 
 def test_var_paths_and_defaults():
     data = {"a": {"b": [D(10), {"c": "x"}]}, "n": None, "z": D(0)}
@@ -361,18 +384,21 @@ def test_missing():
     assert evaluate({"missing": ["x"]}, []) == ["x"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ('{"in": ["Spring", "Springfield"]}', True),
-    ('{"in": ["spring", "Springfield"]}', False),
-    ('{"in": ["x", ["a", "x"]]}', True),
-    ('{"in": ["y", ["a", "x"]]}', False),
-    ('{"in": [1, [1.0, 2]]}', True),  # indexOf uses ===, numbers by value
-    ('{"in": ["1", [1]]}', False),
-    ('{"in": [1, "a1"]}', True),  # the needle becomes a string
-    ('{"in": [1.50, "v1.5"]}', True),
-    ('{"in": ["", ""]}', False),
-    ('{"in": ["a", null]}', False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('{"in": ["Spring", "Springfield"]}', True),
+        ('{"in": ["spring", "Springfield"]}', False),
+        ('{"in": ["x", ["a", "x"]]}', True),
+        ('{"in": ["y", ["a", "x"]]}', False),
+        ('{"in": [1, [1.0, 2]]}', True),  # indexOf uses ===, numbers by value
+        ('{"in": ["1", [1]]}', False),
+        ('{"in": [1, "a1"]}', True),  # the needle becomes a string
+        ('{"in": [1.50, "v1.5"]}', True),
+        ('{"in": ["", ""]}', False),
+        ('{"in": ["a", null]}', False),
+    ],
+)
 def test_in(text, expected):
     assert ev(text) is expected
 
@@ -388,38 +414,45 @@ def test_arithmetic_on_an_object_raises():
 
 # ---------------------------------------------------------------- cat and format_number
 
+
 def test_cat_formats_numbers_like_javascript():
     assert ev('{"cat": [1.50]}') == "1.5"
     assert ev('{"cat": ["total: ", {"+": [0.1, 0.2]}, " USD"]}') == "total: 0.3 USD"
-    assert ev('{"cat": [1E+3, "|", 2, "|", -0.50, "|", true, "|", null, "|", [1, null, 2]]}') \
+    assert (
+        ev('{"cat": [1E+3, "|", 2, "|", -0.50, "|", true, "|", null, "|", [1, null, 2]]}')
         == "1000|2|-0.5|true||1,,2"
+    )
     assert ev('{"cat": []}') == ""
     assert ev('{"cat": "x"}') == "x"
 
 
-@pytest.mark.parametrize("value, text", [
-    ("1.50", "1.5"),
-    ("1E+3", "1000"),
-    ("100", "100"),
-    ("0", "0"),
-    ("-0", "0"),
-    ("0.000", "0"),
-    ("-2.500", "-2.5"),
-    ("0.000001", "0.000001"),
-    ("1E-7", "1e-7"),
-    ("1.23E-18", "1.23e-18"),
-    ("123456789012345678901", "123456789012345678901"),
-    ("1E+21", "1e+21"),
-    ("1.5E+21", "1.5e+21"),
-    ("-1E+21", "-1e+21"),
-    ("900.090", "900.09"),
-    ("12345678901234567890.123456789", "12345678901234567890.123456789"),
-])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        ("1.50", "1.5"),
+        ("1E+3", "1000"),
+        ("100", "100"),
+        ("0", "0"),
+        ("-0", "0"),
+        ("0.000", "0"),
+        ("-2.500", "-2.5"),
+        ("0.000001", "0.000001"),
+        ("1E-7", "1e-7"),
+        ("1.23E-18", "1.23e-18"),
+        ("123456789012345678901", "123456789012345678901"),
+        ("1E+21", "1e+21"),
+        ("1.5E+21", "1.5e+21"),
+        ("-1E+21", "-1e+21"),
+        ("900.090", "900.09"),
+        ("12345678901234567890.123456789", "12345678901234567890.123456789"),
+    ],
+)
 def test_format_number(value, text):
     assert format_number(D(value)) == text
 
 
 # ---------------------------------------------------------------- load_logic
+
 
 def test_load_logic_text_gives_decimals():
     logic = load_logic('{"if": [true, [1, 2.5, -3e2], false]}')
@@ -429,8 +462,10 @@ def test_load_logic_text_gives_decimals():
 
 
 def test_load_logic_object_from_yaml():
-    obj = yaml.safe_load('condition: {">": [{"var": "revenue.x"}, 1000.10]}\n'
-                        'computation: {"*": [{"var": "revenue.x"}, 0.9, true, 2024-01-01]}')
+    obj = yaml.safe_load(
+        'condition: {">": [{"var": "revenue.x"}, 1000.10]}\n'
+        'computation: {"*": [{"var": "revenue.x"}, 0.9, true, 2024-01-01]}'
+    )
     logic = load_logic(obj)
     assert logic["condition"][">"][1] == D("1000.10")
     assert logic["computation"]["*"][1:] == [D("0.9"), True, "2024-01-01"]
@@ -450,10 +485,36 @@ def test_load_logic_rejects_non_finite_objects():
 
 # ---------------------------------------------------------------- check_logic
 
+
 def test_supported_operators():
-    assert SUPPORTED_OPERATORS == frozenset({
-        "var", "==", "!=", "===", "!==", "<", "<=", ">", ">=", "and", "or", "!", "!!",
-        "in", "if", "+", "-", "*", "/", "%", "min", "max", "cat", "missing"})
+    assert SUPPORTED_OPERATORS == frozenset(
+        {
+            "var",
+            "==",
+            "!=",
+            "===",
+            "!==",
+            "<",
+            "<=",
+            ">",
+            ">=",
+            "and",
+            "or",
+            "!",
+            "!!",
+            "in",
+            "if",
+            "+",
+            "-",
+            "*",
+            "/",
+            "%",
+            "min",
+            "max",
+            "cat",
+            "missing",
+        }
+    )
 
 
 def test_check_logic_accepts_good_logic():
@@ -471,28 +532,35 @@ def test_check_logic_accepts_good_logic():
 
 
 def test_check_logic_unsupported_operator_suggests():
-    assert check_logic({"mul": [1, 2]}) == ["unsupported JSON Logic operator 'mul' (did you mean '*'?)"]
-    assert check_logic({"vra": "x"}) == ["unsupported JSON Logic operator 'vra' (did you mean 'var'?)"]
+    assert check_logic({"mul": [1, 2]}) == [
+        "unsupported JSON Logic operator 'mul' (did you mean '*'?)"
+    ]
+    assert check_logic({"vra": "x"}) == [
+        "unsupported JSON Logic operator 'vra' (did you mean 'var'?)"
+    ]
     assert check_logic({"frobnicate": []}) == ["unsupported JSON Logic operator 'frobnicate'"]
     [problem] = check_logic({"merge": [[1], [2]]})
     assert problem.startswith("unsupported JSON Logic operator 'merge'")
 
 
-@pytest.mark.parametrize("logic, message", [
-    ({"!": [1, 2]}, "'!' takes 1 argument, got 2"),
-    ({"!!": []}, "'!!' takes 1 argument, got 0"),
-    ({"<": [1]}, "'<' takes 2 or 3 arguments, got 1"),
-    ({"<=": [1, 2, 3, 4]}, "'<=' takes 2 or 3 arguments, got 4"),
-    ({">": [1, 2, 3]}, "'>' takes 2 arguments, got 3"),
-    ({"%": [1]}, "'%' takes 2 arguments, got 1"),
-    ({"/": [1, 2, 3]}, "'/' takes 2 arguments, got 3"),
-    ({"in": ["a"]}, "'in' takes 2 arguments, got 1"),
-    ({"==": [1, 2, 3]}, "'==' takes 2 arguments, got 3"),
-    ({"-": [1, 2, 3]}, "'-' takes 1 or 2 arguments, got 3"),
-    ({"var": ["a", 1, 2]}, "'var' takes 1 or 2 arguments, got 3"),
-    ({"if": [True]}, "'if' takes at least 2 arguments, got 1"),
-    ({"min": []}, "'min' takes at least 1 argument, got 0"),
-])
+@pytest.mark.parametrize(
+    "logic, message",
+    [
+        ({"!": [1, 2]}, "'!' takes 1 argument, got 2"),
+        ({"!!": []}, "'!!' takes 1 argument, got 0"),
+        ({"<": [1]}, "'<' takes 2 or 3 arguments, got 1"),
+        ({"<=": [1, 2, 3, 4]}, "'<=' takes 2 or 3 arguments, got 4"),
+        ({">": [1, 2, 3]}, "'>' takes 2 arguments, got 3"),
+        ({"%": [1]}, "'%' takes 2 arguments, got 1"),
+        ({"/": [1, 2, 3]}, "'/' takes 2 arguments, got 3"),
+        ({"in": ["a"]}, "'in' takes 2 arguments, got 1"),
+        ({"==": [1, 2, 3]}, "'==' takes 2 arguments, got 3"),
+        ({"-": [1, 2, 3]}, "'-' takes 1 or 2 arguments, got 3"),
+        ({"var": ["a", 1, 2]}, "'var' takes 1 or 2 arguments, got 3"),
+        ({"if": [True]}, "'if' takes at least 2 arguments, got 1"),
+        ({"min": []}, "'min' takes at least 1 argument, got 0"),
+    ],
+)
 def test_check_logic_arity(logic, message):
     assert check_logic(logic) == [message]
 
@@ -500,7 +568,9 @@ def test_check_logic_arity(logic, message):
 def test_check_logic_computed_var_path():
     [problem] = check_logic({"var": {"cat": ["usage.", "x"]}})
     assert "'var' path must be a literal" in problem and "computed" in problem
-    assert check_logic({"var": [True]}) == ["'var' path must be a literal string or number, got true"]
+    assert check_logic({"var": [True]}) == [
+        "'var' path must be a literal string or number, got true"
+    ]
     assert check_logic({"var": 0}) == []
 
 
@@ -525,6 +595,7 @@ def test_check_logic_finds_every_problem_deep_inside():
 
 # ---------------------------------------------------------------- logic_variables
 
+
 def test_logic_variables():
     logic = load_logic("""{"and": [
         {">": [{"var": "revenue.opus_input"}, 1000]},
@@ -536,8 +607,14 @@ def test_logic_variables():
         {"var": 0}
     ]}""")
     assert logic_variables(logic) == {
-        "revenue.opus_input", "usage.a", "usage.b", "cycle.days", "subtotal",
-        "account.currency", "k", "0",
+        "revenue.opus_input",
+        "usage.a",
+        "usage.b",
+        "cycle.days",
+        "subtotal",
+        "account.currency",
+        "k",
+        "0",
     }
     assert logic_variables(D(1)) == set()
     assert logic_variables({"var": ""}) == {""}
@@ -545,10 +622,13 @@ def test_logic_variables():
 
 # ---------------------------------------------------------------- purity
 
+
 def test_package_is_pure():
-    code = ("import sys, rule_engine; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('dagster', 'dbt', 'streamlit')]; "
-            "print(bad)")
+    code = (
+        "import sys, rule_engine; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('dagster', 'dbt', 'streamlit')]; "
+        "print(bad)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -556,8 +636,9 @@ def test_package_is_pure():
 # ---------------------------------------------------------------- properties
 
 # Exact decimals with up to 31 digits and up to 20 places, built from strings (no rounding).
-decimals = st.builds(lambda i, places: D(f"{i}E-{places}"),
-                     st.integers(-10**30, 10**30), st.integers(0, 20))
+decimals = st.builds(
+    lambda i, places: D(f"{i}E-{places}"), st.integers(-(10**30), 10**30), st.integers(0, 20)
+)
 _WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 

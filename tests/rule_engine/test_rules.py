@@ -27,41 +27,65 @@ D = Decimal
 
 PRICINGS = {
     # CONTRACT §1.2 example: 0..1M at 0.000015, 1M..10M at 0.000012 + 5 flat, 9.00 per 1M above.
-    "opus_input": UsagePricing("TIERED", (
-        Slab(D("0"), D("0.000015")),
-        Slab(D("1000000"), D("0.000012"), flat_fee=D("5.00")),
-        Slab(D("10000000"), D("9.00"), package_size=D("1000000")),
-    )),
+    "opus_input": UsagePricing(
+        "TIERED",
+        (
+            Slab(D("0"), D("0.000015")),
+            Slab(D("1000000"), D("0.000012"), flat_fee=D("5.00")),
+            Slab(D("10000000"), D("9.00"), package_size=D("1000000")),
+        ),
+    ),
     "api_requests": UsagePricing("TIERED", (Slab(D("0"), D("0.01")),)),
 }
 USAGE_CARDS = set(PRICINGS)
 FIXED_FEE_CARDS = {"platform_fee"}
-INVOICE = InvoiceFacts("acc_acme", "USD", "2026-11-01T00:00:00+00:00",
-                       "2026-12-01T00:00:00+00:00", D("30"))
+INVOICE = InvoiceFacts(
+    "acc_acme", "USD", "2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00", D("30")
+)
 
 
 def rerate(card_id: str, usage: Decimal) -> Decimal:
     return rate_usage(usage, PRICINGS[card_id])
 
 
-def lines(opus_usage: str = "25000000", api_usage: str = "100", fee: str = "99.00",
-          opus_revenue: str | None = None) -> list[PricedLine]:
+def lines(
+    opus_usage: str = "25000000",
+    api_usage: str = "100",
+    fee: str = "99.00",
+    opus_revenue: str | None = None,
+) -> list[PricedLine]:
     opus = D(opus_usage)
     return [
-        PricedLine("opus_input", "USAGE", opus,
-                   D(opus_revenue) if opus_revenue else rerate("opus_input", opus)),
+        PricedLine(
+            "opus_input",
+            "USAGE",
+            opus,
+            D(opus_revenue) if opus_revenue else rerate("opus_input", opus),
+        ),
         PricedLine("api_requests", "USAGE", D(api_usage), rerate("api_requests", D(api_usage))),
         PricedLine("platform_fee", "FIXED_FEE", D(1), D(fee)),
     ]
 
 
-def update(rule_id: str, order: int, target: str, computation: object,
-           condition: object = None, name: str | None = None) -> RuleSpec:
+def update(
+    rule_id: str,
+    order: int,
+    target: str,
+    computation: object,
+    condition: object = None,
+    name: str | None = None,
+) -> RuleSpec:
     return RuleSpec(rule_id, name, order, condition, computation, "UPDATE", target)
 
 
-def add(rule_id: str, order: int, computation: object, condition: object = None,
-        code: str | None = "addon", description: str | None = "An add-on") -> RuleSpec:
+def add(
+    rule_id: str,
+    order: int,
+    computation: object,
+    condition: object = None,
+    code: str | None = "addon",
+    description: str | None = "An add-on",
+) -> RuleSpec:
     return RuleSpec(rule_id, None, order, condition, computation, "ADD", None, code, description)
 
 
@@ -70,14 +94,17 @@ def compile_(*specs: RuleSpec) -> list[CompiledRule]:
 
 
 def run(*specs: RuleSpec, priced: list[PricedLine] | None = None) -> RuleApplication:
-    return apply_pricing_rules(compile_(*specs), priced if priced is not None else lines(),
-                               INVOICE, rerate)
+    return apply_pricing_rules(
+        compile_(*specs), priced if priced is not None else lines(), INVOICE, rerate
+    )
 
 
 def read(log) -> dict[str, object]:
     """A log's variables with numbers compared by value (their scale is the rating's)."""
-    return {k: D(v) if k.startswith(("usage.", "revenue.", "subtotal", "cycle.days")) else v
-            for k, v in log.variables.items()}
+    return {
+        k: D(v) if k.startswith(("usage.", "revenue.", "subtotal", "cycle.days")) else v
+        for k, v in log.variables.items()
+    }
 
 
 def problems_of(*specs: RuleSpec) -> list[str]:
@@ -89,11 +116,17 @@ def problems_of(*specs: RuleSpec) -> list[str]:
 
 # ---------------------------------------------------------------- compile
 
+
 def test_compile_sorts_by_order_and_loads_exact_decimals() -> None:
     compiled = compile_(
         add("second", 2, '{"*": [{"var": "subtotal"}, 0.05]}'),  # JSON text
-        update("first", 1, "revenue.opus_input", {"*": [{"var": "revenue.opus_input"}, 0.9]},
-               condition={">": [{"var": "revenue.opus_input"}, 1000]}),  # YAML floats
+        update(
+            "first",
+            1,
+            "revenue.opus_input",
+            {"*": [{"var": "revenue.opus_input"}, 0.9]},
+            condition={">": [{"var": "revenue.opus_input"}, 1000]},
+        ),  # YAML floats
     )
     assert [r.rule_id for r in compiled] == ["first", "second"]
     first, second = compiled
@@ -107,20 +140,43 @@ def test_compile_sorts_by_order_and_loads_exact_decimals() -> None:
 
 def test_allowed_variables() -> None:
     assert rule_variables({"a"}, {"f"}) == {
-        "usage.a", "revenue.a", "usage.f", "revenue.f", "subtotal", "account.id",
-        "account.currency", "cycle.start", "cycle.end", "cycle.days"}
+        "usage.a",
+        "revenue.a",
+        "usage.f",
+        "revenue.f",
+        "subtotal",
+        "account.id",
+        "account.currency",
+        "cycle.start",
+        "cycle.end",
+        "cycle.days",
+    }
 
 
 def test_every_variable_kind_compiles() -> None:
-    reads = ["usage.platform_fee", "revenue.platform_fee", "usage.api_requests", "subtotal",
-             "account.id", "account.currency", "cycle.start", "cycle.end", "cycle.days"]
+    reads = [
+        "usage.platform_fee",
+        "revenue.platform_fee",
+        "usage.api_requests",
+        "subtotal",
+        "account.id",
+        "account.currency",
+        "cycle.start",
+        "cycle.end",
+        "cycle.days",
+    ]
     compile_(add("all", 1, {"+": [{"var": name} for name in reads]}))
 
 
 def test_unknown_variables_suggest_the_closest() -> None:
     problems = problems_of(
-        update("typo", 1, "revenue.opus_input", {"var": "revenue.opus_inptu"},
-               condition={">": [{"var": "subtotl"}, 0]}),
+        update(
+            "typo",
+            1,
+            "revenue.opus_input",
+            {"var": "revenue.opus_inptu"},
+            condition={">": [{"var": "subtotl"}, 0]},
+        ),
         add("foreign", 2, {"var": "attributes.input_tokens"}),
     )
     assert problems == [
@@ -138,8 +194,9 @@ def test_whole_data_variable_is_rejected() -> None:
 
 def test_logic_problems_are_reported() -> None:
     (problem,) = problems_of(add("bad_op", 1, {"mul": [{"var": "subtotal"}, 2]}))
-    assert problem == ("rule 'bad_op': computation: unsupported JSON Logic operator 'mul' "
-                       "(did you mean '*'?)")
+    assert problem == (
+        "rule 'bad_op': computation: unsupported JSON Logic operator 'mul' (did you mean '*'?)"
+    )
     (problem,) = problems_of(add("bad_json", 1, "{not json"))
     assert problem.startswith("rule 'bad_json': computation: invalid JSON Logic text")
 
@@ -193,18 +250,29 @@ def test_no_rules() -> None:
 
 # ---------------------------------------------------------------- actions
 
+
 def test_update_revenue_is_exact() -> None:
     # CONTRACT example rule: 10% off Opus input above $1,000; 1000.10 × 0.9 = 900.09 exactly.
-    result = run(update("volume_discount", 1, "revenue.opus_input",
-                        {"*": [{"var": "revenue.opus_input"}, 0.9]},
-                        condition={">": [{"var": "revenue.opus_input"}, 1000]},
-                        name="10% off Opus input above $1,000"),
-                 priced=lines(opus_revenue="1000.10"))
+    result = run(
+        update(
+            "volume_discount",
+            1,
+            "revenue.opus_input",
+            {"*": [{"var": "revenue.opus_input"}, 0.9]},
+            condition={">": [{"var": "revenue.opus_input"}, 1000]},
+            name="10% off Opus input above $1,000",
+        ),
+        priced=lines(opus_revenue="1000.10"),
+    )
     assert result.revenue["opus_input"] == D("900.09")
     assert result.usage["opus_input"] == D("25000000")  # usage untouched
     (line,) = result.rule_lines
     assert (line.rule_id, line.line_type, line.rate_card_id, line.code) == (
-        "volume_discount", "PRICING_RULE_UPDATE", "opus_input", None)
+        "volume_discount",
+        "PRICING_RULE_UPDATE",
+        "opus_input",
+        None,
+    )
     assert line.amount == D("-100.01")
     assert line.description == "10% off Opus input above $1,000"
     (log,) = result.logs
@@ -218,15 +286,20 @@ def test_update_revenue_is_exact() -> None:
 
 def test_update_usage_rerates_through_slabs() -> None:
     # Cap billable Opus input at 10,000,001 units: 263 (25M) becomes 137 (128 + one package).
-    result = run(update("cap", 1, "usage.opus_input",
-                        {"min": [{"var": "usage.opus_input"}, 10000001]}))
+    result = run(
+        update("cap", 1, "usage.opus_input", {"min": [{"var": "usage.opus_input"}, 10000001]})
+    )
     assert result.usage["opus_input"] == D("10000001")
     assert result.revenue["opus_input"] == D("137")
     (line,) = result.rule_lines
     assert line.rate_card_id == "opus_input" and line.amount == D("-126")  # 137 − 263
     (log,) = result.logs
     assert (log.old_usage, log.new_usage, log.old_revenue, log.new_revenue) == (
-        D("25000000"), D("10000001"), D("263"), D("137"))
+        D("25000000"),
+        D("10000001"),
+        D("263"),
+        D("137"),
+    )
 
 
 def test_update_revenue_of_fixed_fee() -> None:
@@ -243,19 +316,34 @@ def test_update_with_no_change_still_makes_a_line() -> None:
 
 
 def test_add_appends_a_line() -> None:
-    result = run(add("support", 1, {"*": [{"var": "subtotal"}, "0.05"]}, code="premium_support",
-                     description="Premium support (5%)"))
+    result = run(
+        add(
+            "support",
+            1,
+            {"*": [{"var": "subtotal"}, "0.05"]},
+            code="premium_support",
+            description="Premium support (5%)",
+        )
+    )
     # subtotal = 263 + 1.00 + 99.00 = 363.00; 5% = 18.15
     (line,) = result.rule_lines
     assert (line.rule_id, line.line_type, line.rate_card_id, line.code, line.description) == (
-        "support", "PRICING_RULE_ADDITION", None, "premium_support", "Premium support (5%)")
+        "support",
+        "PRICING_RULE_ADDITION",
+        None,
+        "premium_support",
+        "Premium support (5%)",
+    )
     assert line.amount == D("18.1500")
     (log,) = result.logs
     assert read(log) == {"subtotal": D("363")}
     assert log.old_revenue is log.new_revenue is log.old_usage is log.new_usage is None
     assert result.subtotal == D("381.15")
-    assert result.revenue == {"opus_input": D("263"), "api_requests": D("1.00"),
-                              "platform_fee": D("99.00")}
+    assert result.revenue == {
+        "opus_input": D("263"),
+        "api_requests": D("1.00"),
+        "platform_fee": D("99.00"),
+    }
 
 
 def test_add_negative_is_a_discount() -> None:
@@ -279,6 +367,7 @@ def test_negative_subtotal_is_just_applied() -> None:
 
 
 # ---------------------------------------------------------------- order, conditions
+
 
 def test_rules_see_the_effects_of_earlier_rules() -> None:
     result = run(
@@ -306,14 +395,25 @@ def test_usage_update_is_seen_by_the_next_rule() -> None:
 
 
 def test_condition_false_applies_nothing() -> None:
-    result = run(update("discount", 1, "revenue.opus_input", {"var": "cycle.days"},
-                        condition={">": [{"var": "revenue.opus_input"}, 1000]}))
+    result = run(
+        update(
+            "discount",
+            1,
+            "revenue.opus_input",
+            {"var": "cycle.days"},
+            condition={">": [{"var": "revenue.opus_input"}, 1000]},
+        )
+    )
     (log,) = result.logs
     assert log.outcome == "CONDITION_FALSE"
     assert read(log) == {"revenue.opus_input": D("263")}  # the computation was not read
     assert log.computation_result is None
     assert (log.old_revenue, log.new_revenue, log.old_usage, log.new_usage) == (
-        D("263"), None, D("25000000"), None)
+        D("263"),
+        None,
+        D("25000000"),
+        None,
+    )
     assert result.rule_lines == () and result.lines == tuple(lines())
     assert not result.needs_review
 
@@ -325,17 +425,35 @@ def test_falsy_conditions(condition: object) -> None:
 
 
 def test_invoice_variables() -> None:
-    result = run(add("fx", 1, {"if": [
-        {"and": [{"==": [{"var": "account.currency"}, "USD"]},
-                 {"==": [{"var": "account.id"}, "acc_acme"]},
-                 {"<": [{"var": "cycle.start"}, "2026-11-15"]},
-                 {">": [{"var": "cycle.end"}, "2026-11-15"]}]},
-        {"*": [{"var": "cycle.days"}, "1.5"]}, 0]}))
+    result = run(
+        add(
+            "fx",
+            1,
+            {
+                "if": [
+                    {
+                        "and": [
+                            {"==": [{"var": "account.currency"}, "USD"]},
+                            {"==": [{"var": "account.id"}, "acc_acme"]},
+                            {"<": [{"var": "cycle.start"}, "2026-11-15"]},
+                            {">": [{"var": "cycle.end"}, "2026-11-15"]},
+                        ]
+                    },
+                    {"*": [{"var": "cycle.days"}, "1.5"]},
+                    0,
+                ]
+            },
+        )
+    )
     (log,) = result.logs
     assert result.rule_lines[0].amount == D("45.0")
     assert dict(log.variables) == {
-        "account.currency": "USD", "account.id": "acc_acme", "cycle.days": "30",
-        "cycle.end": "2026-12-01T00:00:00+00:00", "cycle.start": "2026-11-01T00:00:00+00:00"}
+        "account.currency": "USD",
+        "account.id": "acc_acme",
+        "cycle.days": "30",
+        "cycle.end": "2026-12-01T00:00:00+00:00",
+        "cycle.start": "2026-11-01T00:00:00+00:00",
+    }
 
 
 def test_prorated_fixed_fee_usage_is_visible() -> None:
@@ -347,6 +465,7 @@ def test_prorated_fixed_fee_usage_is_visible() -> None:
 
 # ---------------------------------------------------------------- errors
 
+
 def test_computation_error_is_logged_and_flagged_and_others_run() -> None:
     result = run(
         add("before", 1, 1),
@@ -356,7 +475,10 @@ def test_computation_error_is_logged_and_flagged_and_others_run() -> None:
     )
     before, div0, after = result.logs
     assert (before.outcome, div0.outcome, after.outcome) == (
-        "CONDITION_TRUE", "COMPUTATION_ERROR", "CONDITION_TRUE")
+        "CONDITION_TRUE",
+        "COMPUTATION_ERROR",
+        "CONDITION_TRUE",
+    )
     assert "division" in div0.error_message and "zero" in div0.error_message
     assert div0.computation_result is None
     assert read(div0) == {"subtotal": D("363"), "usage.api_requests": D("0")}
@@ -367,9 +489,16 @@ def test_computation_error_is_logged_and_flagged_and_others_run() -> None:
 
 
 def test_condition_error() -> None:
-    result = run(update("bad_condition", 1, "revenue.opus_input", 0,
-                        condition={">": [{"%": [1, {"var": "usage.api_requests"}]}, 0]}),
-                 priced=lines(api_usage="0"))
+    result = run(
+        update(
+            "bad_condition",
+            1,
+            "revenue.opus_input",
+            0,
+            condition={">": [{"%": [1, {"var": "usage.api_requests"}]}, 0]},
+        ),
+        priced=lines(api_usage="0"),
+    )
     (log,) = result.logs
     assert log.outcome == "CONDITION_ERROR"
     assert log.error_message and log.new_revenue is None
@@ -377,16 +506,20 @@ def test_condition_error() -> None:
     assert result.needs_review and "bad_condition" in result.review_reasons[0]
 
 
-@pytest.mark.parametrize(("computation", "described"), [
-    ({"==": [1, 1]}, "a boolean (true)"),
-    ({"cat": ["1", "2"]}, 'a string ("12")'),
-    ({"var": "account.id"}, 'a string ("acc_acme")'),
-    ({"if": [False, 1]}, "null"),
-    ([1, 2], "a list ([1,2])"),
-    ({"-": ["abc", 1]}, None),  # a LogicError from the operator itself
-])
-def test_non_numeric_results_are_computation_errors(computation: object,
-                                                    described: str | None) -> None:
+@pytest.mark.parametrize(
+    ("computation", "described"),
+    [
+        ({"==": [1, 1]}, "a boolean (true)"),
+        ({"cat": ["1", "2"]}, 'a string ("12")'),
+        ({"var": "account.id"}, 'a string ("acc_acme")'),
+        ({"if": [False, 1]}, "null"),
+        ([1, 2], "a list ([1,2])"),
+        ({"-": ["abc", 1]}, None),  # a LogicError from the operator itself
+    ],
+)
+def test_non_numeric_results_are_computation_errors(
+    computation: object, described: str | None
+) -> None:
     result = run(update("nan", 1, "revenue.opus_input", computation))
     (log,) = result.logs
     assert log.outcome == "COMPUTATION_ERROR"
@@ -426,21 +559,35 @@ def test_lines_must_match_the_rules() -> None:
 
 # ---------------------------------------------------------------- trace
 
+
 def test_log_rows_are_json_ready_and_exact() -> None:
     result = run(
-        update("discount", 1, "revenue.opus_input", {"*": [{"var": "revenue.opus_input"}, 0.9]},
-               name="Ten percent"),
+        update(
+            "discount",
+            1,
+            "revenue.opus_input",
+            {"*": [{"var": "revenue.opus_input"}, 0.9]},
+            name="Ten percent",
+        ),
         add("div0", 2, {"/": [1, 0]}),
         priced=lines(opus_revenue="1000.10"),
     )
     rows = [log.to_row() for log in result.logs]
     json.dumps(rows)  # serialisable as is
     assert rows[0] == {
-        "rule_id": "discount", "rule_name": "Ten percent", "rule_order": 1,
-        "outcome": "CONDITION_TRUE", "variables": '{"revenue.opus_input":"1000.10"}',
-        "computation_result": "900.090", "action_type": "UPDATE",
-        "target": "revenue.opus_input", "old_usage": "25000000", "new_usage": "25000000",
-        "old_revenue": "1000.10", "new_revenue": "900.090", "error_message": None,
+        "rule_id": "discount",
+        "rule_name": "Ten percent",
+        "rule_order": 1,
+        "outcome": "CONDITION_TRUE",
+        "variables": '{"revenue.opus_input":"1000.10"}',
+        "computation_result": "900.090",
+        "action_type": "UPDATE",
+        "target": "revenue.opus_input",
+        "old_usage": "25000000",
+        "new_usage": "25000000",
+        "old_revenue": "1000.10",
+        "new_revenue": "900.090",
+        "error_message": None,
     }
     assert D(rows[0]["computation_result"]) == D("900.09")
     assert rows[1]["outcome"] == "COMPUTATION_ERROR" and rows[1]["variables"] == "{}"
@@ -454,24 +601,40 @@ def test_exponent_decimals_are_logged_in_plain_digits() -> None:
 
 # ---------------------------------------------------------------- properties
 
-FACTORS = st.decimals(min_value=D("-2"), max_value=D("2"), places=4, allow_nan=False,
-                      allow_infinity=False)
+FACTORS = st.decimals(
+    min_value=D("-2"), max_value=D("2"), places=4, allow_nan=False, allow_infinity=False
+)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["UPDATE", "ADD"]),
-                          st.sampled_from(["opus_input", "api_requests", "platform_fee"]),
-                          FACTORS), max_size=6))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["UPDATE", "ADD"]),
+            st.sampled_from(["opus_input", "api_requests", "platform_fee"]),
+            FACTORS,
+        ),
+        max_size=6,
+    )
+)
 def test_subtotal_is_card_lines_plus_rule_lines(steps: list[tuple[str, str, Decimal]]) -> None:
     specs = []
     for i, (kind, card, factor) in enumerate(steps):
-        computation = {"*": [{"var": f"revenue.{card}" if kind == "UPDATE" else "subtotal"},
-                             load_logic(str(factor))]}
-        specs.append(update(f"r{i}", i, f"revenue.{card}", computation) if kind == "UPDATE"
-                     else add(f"r{i}", i, computation))
+        computation = {
+            "*": [
+                {"var": f"revenue.{card}" if kind == "UPDATE" else "subtotal"},
+                load_logic(str(factor)),
+            ]
+        }
+        specs.append(
+            update(f"r{i}", i, f"revenue.{card}", computation)
+            if kind == "UPDATE"
+            else add(f"r{i}", i, computation)
+        )
     base = lines()
     result = run(*specs, priced=base)
     # SEMANTICS rule 12: the original lines plus every rule line (UPDATE lines are deltas).
     assert result.subtotal == sum((line.revenue for line in base), D(0)) + sum(
-        (line.amount for line in result.rule_lines), D(0))
+        (line.amount for line in result.rule_lines), D(0)
+    )
     assert [log.outcome for log in result.logs] == ["CONDITION_TRUE"] * len(steps)

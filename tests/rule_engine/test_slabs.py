@@ -35,16 +35,21 @@ FREE_TIERED = UsagePricing("TIERED", (Slab(D("100"), D("0.5")),))
 FREE_VOLUME = UsagePricing("VOLUME", (Slab(D("100"), D("1")), Slab(D("1000"), D("0.5"))))
 PER_MILLI_PACKAGE = UsagePricing("TIERED", (Slab(D("0"), D("1"), package_size=D("0.001")),))
 MILLI_PACKAGE_AT_MILLI = UsagePricing(
-    "TIERED", (Slab(D("0"), D("0.001"), package_size=D("0.001")),))
+    "TIERED", (Slab(D("0"), D("0.001"), package_size=D("0.001")),)
+)
 TEN_DOLLARS = UsagePricing("TIERED", (Slab(D("0"), D("10.00")),))
 CLAMPED = UsagePricing("TIERED", (Slab(D("0"), D("2")),), minimum=D("10"), maximum=D("100"))
 CLAMPED_FREE = UsagePricing("TIERED", (Slab(D("100"), D("1")),), minimum=D("5"))
-VOLUME_PACKAGES = UsagePricing("VOLUME", (
-    Slab(D("0"), D("0.30"), package_size=D("1000")),
-    Slab(D("10000000"), D("0.20"), package_size=D("1000")),
-))
-FRACTIONAL = UsagePricing("TIERED", (Slab(D("0"), D("0.12")),
-                                     Slab(D("2.5"), D("0.10"), flat_fee=D("1"))))
+VOLUME_PACKAGES = UsagePricing(
+    "VOLUME",
+    (
+        Slab(D("0"), D("0.30"), package_size=D("1000")),
+        Slab(D("10000000"), D("0.20"), package_size=D("1000")),
+    ),
+)
+FRACTIONAL = UsagePricing(
+    "TIERED", (Slab(D("0"), D("0.12")), Slab(D("2.5"), D("0.10"), flat_fee=D("1")))
+)
 
 GOLDEN = [
     # (pricing, units, expected)  # arithmetic
@@ -139,7 +144,8 @@ def test_breakdown_tiered() -> None:
 
 def test_breakdown_volume_is_one_slab() -> None:
     assert slab_breakdown(D("10000001"), CONTRACT_VOLUME) == [
-        SlabCharge(2, D("10000001"), D("11"), D("99"))]
+        SlabCharge(2, D("10000001"), D("11"), D("99"))
+    ]
     assert slab_breakdown(D("1001"), FREE_VOLUME) == [SlabCharge(1, D("901"), None, D("450.5"))]
 
 
@@ -152,8 +158,9 @@ def test_volume_jumps_at_boundaries() -> None:
     # VOLUME can cost less for more units: the whole quantity moves to the cheaper slab.
     assert rate_usage(D("10000000"), CONTRACT_VOLUME) > rate_usage(D("10000001"), CONTRACT_VOLUME)
     # ... and more at a slab with a flat fee.
-    assert rate_usage(D("1000001"), CONTRACT_VOLUME) - rate_usage(D("1000000"), CONTRACT_VOLUME) \
-        == D("2.000012")
+    assert rate_usage(D("1000001"), CONTRACT_VOLUME) - rate_usage(
+        D("1000000"), CONTRACT_VOLUME
+    ) == D("2.000012")
 
 
 def test_negative_usage_reason() -> None:
@@ -174,15 +181,18 @@ def test_inputs_are_coerced_and_floats_refused() -> None:
     assert rate_usage(3, CLAMPED) == 10  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda: Slab(0, 1, package_size=0), "package_size"),
-    (lambda: Slab("x", 1), "not a number"),
-    (lambda: Slab(0, "NaN"), "finite"),
-    (lambda: UsagePricing("GRADUATED", (Slab(0, 1),)), "TIERED or VOLUME"),
-    (lambda: UsagePricing("TIERED", ()), "at least one slab"),
-    (lambda: UsagePricing("TIERED", (Slab(10, 1), Slab(10, 2))), "strictly increasing"),
-    (lambda: UsagePricing("TIERED", (Slab(0, 1),), minimum=5, maximum=4), "greater than"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Slab(0, 1, package_size=0), "package_size"),
+        (lambda: Slab("x", 1), "not a number"),
+        (lambda: Slab(0, "NaN"), "finite"),
+        (lambda: UsagePricing("GRADUATED", (Slab(0, 1),)), "TIERED or VOLUME"),
+        (lambda: UsagePricing("TIERED", ()), "at least one slab"),
+        (lambda: UsagePricing("TIERED", (Slab(10, 1), Slab(10, 2))), "strictly increasing"),
+        (lambda: UsagePricing("TIERED", (Slab(0, 1),), minimum=5, maximum=4), "greater than"),
+    ],
+)
 def test_invalid_pricing(make, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()
@@ -198,6 +208,7 @@ def test_catalog_enum_is_accepted() -> None:
 
 
 # ---------------------------------------------------------------- properties
+
 
 def _reference(units: Decimal, pricing: UsagePricing) -> Fraction:
     """An independent rating in Fractions, straight from SEMANTICS rule 9."""
@@ -232,17 +243,21 @@ def _reference(units: Decimal, pricing: UsagePricing) -> Fraction:
 
 
 def _decimals(low: str, high: str, places: int) -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=D(low), max_value=D(high), places=places,
-                       allow_nan=False, allow_infinity=False)
+    return st.decimals(
+        min_value=D(low), max_value=D(high), places=places, allow_nan=False, allow_infinity=False
+    )
 
 
 @st.composite
 def pricings(draw, clamps: bool = True, model: str | None = None) -> UsagePricing:
     starts = sorted(set(draw(st.lists(_decimals("0", "100000", 2), min_size=1, max_size=4))))
     slabs = tuple(
-        Slab(start, draw(_decimals("0", "50", 6)),
-             draw(st.one_of(st.just(D(0)), _decimals("0", "20", 2))),
-             draw(st.one_of(st.none(), _decimals("0.001", "5000", 3).filter(lambda d: d > 0))))
+        Slab(
+            start,
+            draw(_decimals("0", "50", 6)),
+            draw(st.one_of(st.just(D(0)), _decimals("0", "20", 2))),
+            draw(st.one_of(st.none(), _decimals("0.001", "5000", 3).filter(lambda d: d > 0))),
+        )
         for start in starts
     )
     minimum = maximum = None
@@ -251,8 +266,9 @@ def pricings(draw, clamps: bool = True, model: str | None = None) -> UsagePricin
         maximum = draw(st.one_of(st.none(), _decimals("0", "100000", 2)))
         if minimum is not None and maximum is not None and minimum > maximum:
             minimum, maximum = maximum, minimum
-    return UsagePricing(model or draw(st.sampled_from(["TIERED", "VOLUME"])), slabs,
-                        minimum, maximum)
+    return UsagePricing(
+        model or draw(st.sampled_from(["TIERED", "VOLUME"])), slabs, minimum, maximum
+    )
 
 
 UNITS = _decimals("-100", "1000000", 3)

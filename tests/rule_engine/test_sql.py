@@ -22,24 +22,30 @@ LIMIT = D(10) ** 26
 WIDE = Context(prec=100)  # quantize to 12 places without hitting the default 28 digits
 
 _CONN = duckdb.connect()
-_SCHEMA = pa.schema([
-    ("id", pa.int64()),
-    ("attributes", pa.map_(pa.string(), pa.decimal128(38, 12))),
-    ("dimensions", pa.map_(pa.string(), pa.string())),
-])
+_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("attributes", pa.map_(pa.string(), pa.decimal128(38, 12))),
+        ("dimensions", pa.map_(pa.string(), pa.string())),
+    ]
+)
 
 
 def run(logic: object, events: list[tuple[dict, dict]]) -> list[tuple[bool, Decimal | None]]:
     """(filter, value) of each event, computed by DuckDB from the compiled SQL."""
     logic = load_logic([logic])[0]  # a list, so a bare string is not read as JSON text
-    table = pa.table({
-        "id": list(range(len(events))),
-        "attributes": [list(a.items()) for a, _ in events],
-        "dimensions": [list(d.items()) for _, d in events],
-    }, schema=_SCHEMA)
+    table = pa.table(
+        {
+            "id": list(range(len(events))),
+            "attributes": [list(a.items()) for a, _ in events],
+            "dimensions": [list(d.items()) for _, d in events],
+        },
+        schema=_SCHEMA,
+    )
     _CONN.register("events", table)
-    sql = (f"SELECT {compile_filter(logic)} AS f, {compile_value(logic)} AS v "
-           "FROM events ORDER BY id")
+    sql = (
+        f"SELECT {compile_filter(logic)} AS f, {compile_value(logic)} AS v FROM events ORDER BY id"
+    )
     return [(f, v) for f, v in _CONN.sql(sql).fetchall()]
 
 
@@ -94,8 +100,7 @@ HAND_CASES = [
     ({">": [DIM, A]}, {"a": "1e20"}, {"d": "Infinity"}, (True, None)),
     ({"<": [DIM, A]}, {"a": "-1e20"}, {"d": "-1e30"}, (True, None)),
     ({">": [DIM, A]}, {"a": 0}, {"d": "1e-30"}, (False, None)),  # documented: rounded to 0
-    ({">": ["2024-02-01", {"var": "dimensions.day"}]}, {}, {"day": "2024-01-31"},
-     (True, None)),
+    ({">": ["2024-02-01", {"var": "dimensions.day"}]}, {}, {"day": "2024-01-31"}, (True, None)),
     # and / or / ! / !! / if and truthiness
     ({"or": [0, "", DIM]}, {}, {"d": "x"}, (True, None)),
     ({"or": [A, DIM]}, {"a": 0}, {"d": "7"}, (True, D(7))),
@@ -118,8 +123,12 @@ HAND_CASES = [
     ({"in": ["", DIM]}, {}, {"d": ""}, (False, None)),
     ({"in": [None, "nullable"]}, {}, {}, (True, None)),
     ({"in": ["a", A]}, {"a": 1}, {}, (False, None)),
-    ({"in": ["attributes.a", {"missing": ["attributes.a", "dimensions.d"]}]}, {}, {"d": "x"},
-     (True, None)),
+    (
+        {"in": ["attributes.a", {"missing": ["attributes.a", "dimensions.d"]}]},
+        {},
+        {"d": "x"},
+        (True, None),
+    ),
     # missing
     ({"missing": ["attributes.a", "dimensions.d"]}, {"a": 0}, {"d": "x"}, (False, None)),
     ({"missing": ["attributes.a", "dimensions.d"]}, {}, {"d": ""}, (True, None)),
@@ -157,16 +166,32 @@ HAND_CASES = [
     ({"==": [{"cat": [A]}, "0.000001"]}, {"a": "0.000001"}, {}, (True, None)),
     ({"==": [{"cat": [A]}, "1e+21"]}, {"a": "1e21"}, {}, (True, None)),
     ({"==": [{"cat": [A]}, "-1.2345e+24"]}, {"a": "-1.2345e24"}, {}, (True, None)),
-    ({"==": [{"cat": [A]}, "123456789012345678901"]}, {"a": "123456789012345678901"}, {},
-     (True, None)),
-    ({"==": [{"cat": [A, DIM, True, None, [1, None, 2.50]]}, "truex1,,2.5"]}, {},
-     {"d": "x"}, (False, None)),
-    ({"==": [{"cat": [A, DIM, True, None, [1, None, 2.50]]}, "3x true1,,2.5"]}, {"a": 3},
-     {"d": "x "}, (True, None)),
+    (
+        {"==": [{"cat": [A]}, "123456789012345678901"]},
+        {"a": "123456789012345678901"},
+        {},
+        (True, None),
+    ),
+    (
+        {"==": [{"cat": [A, DIM, True, None, [1, None, 2.50]]}, "truex1,,2.5"]},
+        {},
+        {"d": "x"},
+        (False, None),
+    ),
+    (
+        {"==": [{"cat": [A, DIM, True, None, [1, None, 2.50]]}, "3x true1,,2.5"]},
+        {"a": 3},
+        {"d": "x "},
+        (True, None),
+    ),
     # big values: beyond DECIMAL(38,12) is null, like an error
     ({"*": [A, B]}, {"a": "1e14", "b": "1e11"}, {}, (True, D("1e25"))),
-    ({"*": [A, B]}, {"a": "123456789012345.123456789012", "b": "1000.5"}, {},
-     (True, D("123518517406851296.018517406506"))),
+    (
+        {"*": [A, B]},
+        {"a": "123456789012345.123456789012", "b": "1000.5"},
+        {},
+        (True, D("123518517406851296.018517406506")),
+    ),
     ({"*": [A, B]}, {"a": "1e14", "b": "1e12"}, {}, (False, None)),
     ({"+": [A, B]}, {"a": "9e25", "b": "9e25"}, {}, (False, None)),
     ({"*": [A, B]}, {"a": "0.0000005", "b": "0.000001"}, {}, (True, D("0.000000000001"))),
@@ -211,7 +236,10 @@ def test_unsupported_operator_and_paths_are_errors():
 
 def test_constant_subtrees_are_folded():
     assert compile_value({"+": [1, 2]}) == "CAST(CAST('3' AS DECIMAL(38,12)) AS DECIMAL(38,12))"
-    assert compile_filter({"/": [1, 0]}) == "(CASE WHEN TRUE THEN FALSE ELSE coalesce(FALSE, FALSE) END)"
+    assert (
+        compile_filter({"/": [1, 0]})
+        == "(CASE WHEN TRUE THEN FALSE ELSE coalesce(FALSE, FALSE) END)"
+    )
 
 
 def test_custom_column_names():
@@ -220,6 +248,7 @@ def test_custom_column_names():
 
 
 # ---------------------------------------------------------------- the reference, as SQL sees it
+
 
 def expected_of(logic: object, data: dict) -> tuple[bool, Decimal | None]:
     """(filter, value) by the reference: an error does not match and has no value."""
@@ -249,7 +278,7 @@ def _intermediates(logic: object, data: dict, out: list) -> None:
             _intermediates(x, data, out)
         return
     if isinstance(logic, dict) and len(logic) == 1:
-        (_, raw), = logic.items()
+        ((_, raw),) = logic.items()
         for arg in raw if isinstance(raw, list) else [raw]:
             if isinstance(arg, dict) and len(arg) == 1:
                 try:
@@ -271,15 +300,56 @@ def _exact_in_sql(value: object) -> bool:
 
 NAMES_A = ["a", "b", "c"]
 NAMES_D = ["d", "e"]
-NUMBERS = [D(0), D(1), D(-1), D(2), D(3), D("2.5"), D("-0.5"), D("0.001"), D(10), D(100),
-           D("1.50"), D("1000000"), D("0.000007")]
-STRINGS = ["", "5", "abc", "1.5", "0", " 12 ", "x", "1e3", "0x1A", "12px", "Infinity", "-2",
-           "true", "a,b"]
+NUMBERS = [
+    D(0),
+    D(1),
+    D(-1),
+    D(2),
+    D(3),
+    D("2.5"),
+    D("-0.5"),
+    D("0.001"),
+    D(10),
+    D(100),
+    D("1.50"),
+    D("1000000"),
+    D("0.000007"),
+]
+STRINGS = [
+    "",
+    "5",
+    "abc",
+    "1.5",
+    "0",
+    " 12 ",
+    "x",
+    "1e3",
+    "0x1A",
+    "12px",
+    "Infinity",
+    "-2",
+    "true",
+    "a,b",
+]
 
 attr_value = st.one_of(
-    st.sampled_from([D(0), D(1), D(-1), D(5), D("1.5"), D("-7"), D("0.000000000001"),
-                     D("123456.789012"), D("1E+12"), D("-0.25"), D("2"), D("3")]),
-    st.decimals(min_value=-10**6, max_value=10**6, places=3, allow_nan=False),
+    st.sampled_from(
+        [
+            D(0),
+            D(1),
+            D(-1),
+            D(5),
+            D("1.5"),
+            D("-7"),
+            D("0.000000000001"),
+            D("123456.789012"),
+            D("1E+12"),
+            D("-0.25"),
+            D("2"),
+            D("3"),
+        ]
+    ),
+    st.decimals(min_value=-(10**6), max_value=10**6, places=3, allow_nan=False),
     st.decimals(min_value=-100, max_value=100, places=6, allow_nan=False),
 )
 dim_value = st.one_of(st.sampled_from(STRINGS), st.text("ab5 .-", max_size=3))
@@ -289,20 +359,28 @@ events_strategy = st.lists(
         st.dictionaries(st.sampled_from(NAMES_A), attr_value, max_size=3),
         st.dictionaries(st.sampled_from(NAMES_D), dim_value, max_size=2),
     ),
-    min_size=8, max_size=16,
+    min_size=8,
+    max_size=16,
 )
 
 OPERATORS_SEEN: Counter = Counter()
 
 var_attr = st.builds(lambda n: {"var": f"attributes.{n}"}, st.sampled_from(NAMES_A + ["z"]))
 var_dim = st.builds(lambda n: {"var": f"dimensions.{n}"}, st.sampled_from(NAMES_D + ["z"]))
-literal = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(STRINGS),
-                    st.sampled_from([True, False, None]))
+literal = st.one_of(
+    st.sampled_from(NUMBERS), st.sampled_from(STRINGS), st.sampled_from([True, False, None])
+)
 var_default = st.builds(lambda v, d: {"var": [v["var"], d]}, st.one_of(var_attr, var_dim), literal)
 missing = st.builds(
     lambda names: {"missing": names},
-    st.lists(st.sampled_from([f"attributes.{n}" for n in NAMES_A]
-                             + [f"dimensions.{n}" for n in NAMES_D]), min_size=1, max_size=3))
+    st.lists(
+        st.sampled_from(
+            [f"attributes.{n}" for n in NAMES_A] + [f"dimensions.{n}" for n in NAMES_D]
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+)
 leaf = st.one_of(var_attr, var_attr, var_dim, var_dim, var_default, literal, missing)
 
 
@@ -311,15 +389,26 @@ def _node(children):
         return st.builds(lambda args: {name: args}, st.lists(children, min_size=n, max_size=n))
 
     def var_op(name, low, high):
-        return st.builds(lambda args: {name: args}, st.lists(children, min_size=low,
-                                                             max_size=high))
+        return st.builds(lambda args: {name: args}, st.lists(children, min_size=low, max_size=high))
+
     in_list = st.lists(st.one_of(literal, var_attr, var_dim), min_size=0, max_size=3)
     return st.one_of(
-        *[op(name, 2) for name in ["==", "!=", "===", "!==", "<", "<=", ">", ">=", "in",
-                                   "/", "%", "-"]],
-        op("<", 3), op("<=", 3), op("!", 1), op("!!", 1), op("-", 1),
-        var_op("and", 1, 3), var_op("or", 1, 3), var_op("if", 2, 5),
-        var_op("+", 1, 3), var_op("*", 1, 3), var_op("min", 1, 3), var_op("max", 1, 3),
+        *[
+            op(name, 2)
+            for name in ["==", "!=", "===", "!==", "<", "<=", ">", ">=", "in", "/", "%", "-"]
+        ],
+        op("<", 3),
+        op("<=", 3),
+        op("!", 1),
+        op("!!", 1),
+        op("-", 1),
+        var_op("and", 1, 3),
+        var_op("or", 1, 3),
+        var_op("if", 2, 5),
+        var_op("+", 1, 3),
+        var_op("*", 1, 3),
+        var_op("min", 1, 3),
+        var_op("max", 1, 3),
         var_op("cat", 0, 3),
         st.builds(lambda a, b: {"in": [a, b]}, children, st.one_of(in_list, missing)),
     )
@@ -333,7 +422,7 @@ def _count_operators(logic: object) -> None:
         for x in logic:
             _count_operators(x)
     elif isinstance(logic, dict) and len(logic) == 1:
-        (op, raw), = logic.items()
+        ((op, raw),) = logic.items()
         OPERATORS_SEEN[op] += 1
         _count_operators(raw)
 
@@ -341,8 +430,12 @@ def _count_operators(logic: object) -> None:
 CHECKED = Counter()
 
 
-@settings(deadline=None, max_examples=400, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    deadline=None,
+    max_examples=400,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(logic=expressions, events=events_strategy)
 def _property(logic, events):
     logic = load_logic([logic])[0]  # a list, so a bare string is not read as JSON text
@@ -376,5 +469,6 @@ def _property(logic, events):
 def test_compiled_sql_equals_reference_on_random_logic_and_events():
     _property()
     assert set(OPERATORS_SEEN) == set(SUPPORTED_OPERATORS), (
-        f"never generated: {sorted(set(SUPPORTED_OPERATORS) - set(OPERATORS_SEEN))}")
+        f"never generated: {sorted(set(SUPPORTED_OPERATORS) - set(OPERATORS_SEEN))}"
+    )
     assert CHECKED["checked"] > 20 * CHECKED["skipped (intermediate beyond 12 places)"], CHECKED

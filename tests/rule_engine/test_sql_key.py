@@ -75,6 +75,10 @@ def test_keys_are_equal_exactly_when_reference_values_are(text):
 
 
 def test_a_number_and_its_string_are_distinct_values():
-    keys = sql_keys(load_logic('{"if": [{"var": "attributes.n"}, {"var": "attributes.n"}, {"var": "dimensions.user"}]}'))
+    keys = sql_keys(
+        load_logic(
+            '{"if": [{"var": "attributes.n"}, {"var": "attributes.n"}, {"var": "dimensions.user"}]}'
+        )
+    )
     assert keys[0] == keys[1]  # 5 and 5.000 are one number
     assert keys[3] != keys[0]  # "5" (a string) is not the number 5
