@@ -128,6 +128,15 @@ def ensure_billing_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists billing.{table} ({body})")
 
 
+def _trimmed(value: Decimal | None) -> Decimal | None:
+    """A DECIMAL(38,12) value without its padding zeros (1000.100000000000 → 1000.1), so
+    the variables a rule logs read as finance wrote them; the value is unchanged."""
+    if value is None:
+        return None
+    normalized = value.normalize()
+    return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
+
+
 def _rows(con, sql: str, params=None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
@@ -219,8 +228,8 @@ def _invoice_inputs(con, as_of: datetime) -> list[InvoiceInput]:
             UsageLineInput(
                 rate_card_id=u["rate_card_id"],
                 meter_id=u["meter_id"],
-                quantity=u["quantity"],
-                amount=u["amount"],
+                quantity=_trimmed(u["quantity"]),
+                amount=_trimmed(u["amount"]),
                 pricing=pricings[(u["plan_id"], u["rate_card_id"])],
             )
         )
@@ -236,13 +245,13 @@ def _invoice_inputs(con, as_of: datetime) -> list[InvoiceInput]:
             fees[f["invoice_id"]].append(
                 FixedFeeLineInput(
                     rate_card_id=f["rate_card_id"],
-                    quantity=f["quantity"],
-                    unit_amount=f["unit_amount"],
-                    amount=f["amount"],
+                    quantity=_trimmed(f["quantity"]),
+                    unit_amount=_trimmed(f["unit_amount"]),
+                    amount=_trimmed(f["amount"]),
                 )
             )
         else:
-            commitments[f["invoice_id"]] = (f["rate_card_id"], f["commitment_amount"])
+            commitments[f["invoice_id"]] = (f["rate_card_id"], _trimmed(f["commitment_amount"]))
     inputs = []
     for p in _rows(con, OPEN_PERIODS_SQL, {"as_of": as_of}):
         commitment = commitments.get(p["invoice_id"])
