@@ -11,7 +11,7 @@ INVOICING_OUTPUTS = [
         deps=[
             ["intermediate", "int_rated_usage"],
             ["intermediate", "int_fixed_fee_lines"],
-            ["staging", "stg_billing__invoice_periods"],
+            ["intermediate", "int_invoices"],
         ],
     )
     for table in BILLING_TABLES

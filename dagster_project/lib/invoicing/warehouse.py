@@ -203,19 +203,16 @@ def _compiled_rules(con) -> dict[str, list]:
 
 
 OPEN_PERIODS_SQL = """
-select p.invoice_id, p.account_id, a.customer_id, p.plan_id, p.assignment_id, pl.currency,
-       p.period_start, p.period_end, p.period_days, p.share, p.finalizes_at
-from staging.stg_billing__invoice_periods p
+select i.invoice_id, i.account_id, a.customer_id, i.plan_id, i.assignment_id, i.currency,
+       i.period_start, i.period_end, i.period_days, i.share, i.finalizes_at
+from intermediate.int_invoices i
 join catalog.accounts a using (account_id)
-join catalog.price_plans pl using (plan_id)
-where p.invoice_id not in (select invoice_id from billing.finalized_invoices)
-  and (p.period_start <= $as_of
-       or p.invoice_id in (select invoice_id from intermediate.int_rated_usage where quantity <> 0))
-order by p.account_id, p.period_start, p.invoice_id
+where i.invoice_id not in (select invoice_id from billing.finalized_invoices)
+order by i.account_id, i.period_start, i.invoice_id
 """
 
 
-def _invoice_inputs(con, as_of: datetime) -> list[InvoiceInput]:
+def _invoice_inputs(con) -> list[InvoiceInput]:
     pricings = _usage_pricings(con)
     rules = _compiled_rules(con)
     usage: dict[str, list[UsageLineInput]] = defaultdict(list)
@@ -253,7 +250,7 @@ def _invoice_inputs(con, as_of: datetime) -> list[InvoiceInput]:
         else:
             commitments[f["invoice_id"]] = (f["rate_card_id"], _trimmed(f["commitment_amount"]))
     inputs = []
-    for p in _rows(con, OPEN_PERIODS_SQL, {"as_of": as_of}):
+    for p in _rows(con, OPEN_PERIODS_SQL):
         commitment = commitments.get(p["invoice_id"])
         inputs.append(
             InvoiceInput(
@@ -341,7 +338,7 @@ def _insert(con, table: str, rows: list[dict], *, replace: bool = False) -> None
 def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
     """Build every open invoice and store the results; finalized invoices are frozen."""
     ensure_billing_tables(con)
-    inputs = _invoice_inputs(con, as_of)
+    inputs = _invoice_inputs(con)
     prior = prior_state_from_ledgers(
         _rows(con, "select * from billing.credit_ledger order by occurred_at, entry_id"),
         _rows(con, "select * from billing.wallet_ledger order by occurred_at, entry_id"),

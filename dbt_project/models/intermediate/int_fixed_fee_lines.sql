@@ -8,37 +8,13 @@
 -- quantity is the piece's share.
 -- The share is applied as the exact fraction period_seconds / cycle_seconds (the period's
 -- 18-place `share` is that fraction rounded), then rounded half away from zero at 12 places.
-with invoice_periods as (
-    select * from {{ ref('stg_billing__invoice_periods') }}
-),
-
-usage_by_cycle as (
-    select * from {{ ref('int_usage_by_cycle') }}
+with invoices as (
+    select * from {{ ref('int_invoices') }}
 ),
 
 rate_cards as (
     select * from {{ ref('stg_catalog__rate_cards') }}
     where rate_card_type in ('FIXED_FEE', 'MINIMUM_COMMITMENT')
-),
-
-price_plans as (
-    select plan_id, currency from {{ ref('stg_catalog__price_plans') }}
-),
-
-currencies as (
-    select * from {{ ref('stg_catalog__currencies') }}
-),
-
-invoices_with_usage as (
-    select distinct invoice_id from usage_by_cycle
-),
-
-invoices as (
-    -- The same invoices as int_rated_usage: begun by the run's clock, or with usage.
-    select p.*
-    from invoice_periods as p
-    left join invoices_with_usage as u on u.invoice_id = p.invoice_id
-    where p.period_start < {{ as_of() }} or u.invoice_id is not null
 ),
 
 card_periods as (
@@ -47,8 +23,8 @@ card_periods as (
         i.account_id,
         i.assignment_id,
         i.plan_id,
-        pp.currency,
-        cur.minor_units,
+        i.currency,
+        i.minor_units,
         c.rate_card_id,
         c.rate_card_type as line_type,
         c.catalog_version,
@@ -64,8 +40,6 @@ card_periods as (
             as is_prorated
     from invoices as i
     inner join rate_cards as c on c.plan_id = i.plan_id
-    left join price_plans as pp on pp.plan_id = i.plan_id
-    left join currencies as cur on cur.currency = pp.currency
 ),
 
 priced as (

@@ -4,8 +4,8 @@
 -- exist"), so the pricing rules' usage.X / revenue.X are always defined. Money arithmetic
 -- goes through the exact scaled-integer macros of macros/money.sql; rule_engine.slabs is the
 -- reference these numbers must equal.
-with invoice_periods as (
-    select * from {{ ref('stg_billing__invoice_periods') }}
+with invoices as (
+    select * from {{ ref('int_invoices') }}
 ),
 
 usage_by_cycle as (
@@ -25,35 +25,14 @@ meters as (
     select meter_id, aggregation from {{ ref('stg_catalog__usage_meters') }}
 ),
 
-price_plans as (
-    select plan_id, currency from {{ ref('stg_catalog__price_plans') }}
-),
-
-currencies as (
-    select * from {{ ref('stg_catalog__currencies') }}
-),
-
-invoices_with_usage as (
-    select distinct invoice_id from usage_by_cycle
-),
-
-invoices as (
-    -- An invoice exists for every period begun by the run's clock, and for a period not yet
-    -- begun only when it already has usage (events may be dated up to a day ahead).
-    select p.*
-    from invoice_periods as p
-    left join invoices_with_usage as u on u.invoice_id = p.invoice_id
-    where p.period_start < {{ as_of() }} or u.invoice_id is not null
-),
-
 usage_lines as (
     select
         i.invoice_id,
         i.account_id,
         i.assignment_id,
         i.plan_id,
-        pp.currency,
-        cur.minor_units,
+        i.currency,
+        i.minor_units,
         c.rate_card_id,
         c.meter_id,
         m.aggregation,
@@ -67,8 +46,6 @@ usage_lines as (
     from invoices as i
     inner join rate_cards as c on c.plan_id = i.plan_id
     left join meters as m on m.meter_id = c.meter_id
-    left join price_plans as pp on pp.plan_id = i.plan_id
-    left join currencies as cur on cur.currency = pp.currency
     left join usage_by_cycle as u
         on u.invoice_id = i.invoice_id
         and u.meter_id = c.meter_id

@@ -1,57 +1,18 @@
 -- One invoice per account × billing cycle (× plan assignment): finalized ones as stored when
 -- they fell due, drafts as computed by this run.
-with finalized as (
-    select * from {{ source('billing', 'finalized_invoices') }}
-),
+{%- set columns = [
+    'invoice_id', 'account_id', 'customer_id', 'plan_id', 'assignment_id', 'currency',
+    'period_start', 'period_end', 'status', 'subtotal', 'minimum_commitment_true_up',
+    'credits_applied', 'total', 'wallet_applied', 'amount_paid', 'amount_due',
+    'finalized_at', 'needs_review', 'review_reasons',
+] %}
 
-drafts as (
-    select * from {{ source('billing', 'draft_invoices') }}
-),
-
-final as (
-    select
-        invoice_id,
-        account_id,
-        customer_id,
-        plan_id,
-        assignment_id,
-        currency,
-        period_start,
-        period_end,
-        status,
-        subtotal,
-        minimum_commitment_true_up,
-        credits_applied,
-        total,
-        wallet_applied,
-        amount_paid,
-        amount_due,
-        finalized_at,
-        needs_review,
-        review_reasons
-    from finalized
-    union all
-    select
-        invoice_id,
-        account_id,
-        customer_id,
-        plan_id,
-        assignment_id,
-        currency,
-        period_start,
-        period_end,
-        status,
-        subtotal,
-        minimum_commitment_true_up,
-        credits_applied,
-        total,
-        wallet_applied,
-        amount_paid,
-        amount_due,
-        finalized_at,
-        needs_review,
-        review_reasons
-    from drafts
+with invoices as (
+{%- for stored in ['finalized_invoices', 'draft_invoices'] %}
+    select {{ columns | join(', ') }}
+    from {{ source('billing', stored) }}
+    {% if not loop.last %}union all{% endif %}
+{%- endfor %}
 )
 
-select * from final
+select * from invoices
