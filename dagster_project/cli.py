@@ -235,6 +235,50 @@ def cmd_demo(args: argparse.Namespace) -> None:
     )
 
 
+def explain_event(warehouse: Path, event_id: str) -> list[str]:
+    """The pipeline log rows of an event id, in words (a resent id has several records)."""
+    from dagster_project.lib.warehouse import warehouse_connection
+
+    with warehouse_connection(warehouse, read_only=True) as con:
+        cursor = con.execute(
+            """select raw_ref, received_at, event_timestamp, account_id, status, status_reason,
+                      matched_meter_ids, plan_id, cycle_start, cycle_end, invoice_id, revenue,
+                      revenue_computed
+               from marts.fct_event_pipeline_log where event_id = ? order by record_seq""",
+            [event_id],
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    paragraphs = []
+    for row in rows:
+        lines = [
+            f"Event {event_id} ({row['raw_ref']}, received {row['received_at']}): {row['status']}."
+        ]
+        if row["status"] == "METERED":
+            lines.append(
+                f"Account {row['account_id']}, plan {row['plan_id']}, cycle "
+                f"{row['cycle_start']} to {row['cycle_end']}; matched meters "
+                f"{', '.join(row['matched_meter_ids'] or [])}; billed on invoice "
+                f"{row['invoice_id']} for {row['revenue']} (unrounded)."
+                if row["revenue_computed"]
+                else f"Account {row['account_id']}, plan {row['plan_id']}: it matched meters "
+                f"{', '.join(row['matched_meter_ids'] or [])}, which the plan does not price."
+            )
+        else:
+            lines.append(f"Not billed: {row['status_reason']}.")
+        paragraphs.append(" ".join(lines))
+    return paragraphs
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    settings = Settings.from_env().with_overrides(warehouse=args.warehouse)
+    paragraphs = explain_event(settings.warehouse, args.event_id)
+    if not paragraphs:
+        raise UserError(f"No record with event id {args.event_id!r} in {settings.warehouse}.")
+    for paragraph in paragraphs:
+        out.print(paragraph, highlight=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tallyhouse", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -256,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True)
     generate.add_argument("--format", choices=["jsonl", "jsonl.gz", "parquet"], default="jsonl")
     generate.set_defaults(handler=cmd_generate)
+
+    explain = commands.add_parser("explain", help="why an event was or was not billed")
+    explain.add_argument("event_id")
+    explain.add_argument("--warehouse", type=Path)
+    explain.set_defaults(handler=cmd_explain)
 
     demo = commands.add_parser("demo", help="bill the bundled demo catalog end to end")
     demo.add_argument("--dir", default="data/demo", help="folder the demo owns (reset each time)")

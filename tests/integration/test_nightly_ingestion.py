@@ -119,3 +119,23 @@ def test_dagster_definitions_validate():
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_explain_says_why_an_event_was_or_was_not_billed(billed_jsonl):
+    from dagster_project.cli import explain_event
+
+    warehouse = billed_jsonl.settings.warehouse
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        metered, invoice_id = con.execute(
+            """select event_id, invoice_id from marts.fct_event_pipeline_log
+               where status = 'METERED' and revenue_computed order by record_seq limit 1"""
+        ).fetchall()[0]
+        unknown_account = con.execute(
+            """select event_id from marts.fct_event_pipeline_log
+               where status = 'ACCOUNT_NOT_FOUND' order by record_seq limit 1"""
+        ).fetchall()[0][0]
+    (billed,) = explain_event(warehouse, metered)
+    assert "METERED" in billed and invoice_id in billed
+    (refused,) = explain_event(warehouse, unknown_account)
+    assert "ACCOUNT_NOT_FOUND" in refused and "no account or alias" in refused
+    assert explain_event(warehouse, "evt-'; drop table x; --") == []
