@@ -8,7 +8,9 @@ from dagster_dbt import DbtCliResource
 from dagster_project.defs.catalog.assets import pricing_catalog
 from dagster_project.defs.ingestion.assets import raw_events
 from dagster_project.defs.invoicing.assets import priced_invoices
-from dagster_project.defs.jobs import nightly_billing_job
+from dagster_project.defs.jobs import landing_ingestion_job, nightly_billing_job
+from dagster_project.defs.orchestration.schedules import nightly_billing_schedule
+from dagster_project.defs.orchestration.sensors import landing_files_sensor
 from dagster_project.defs.rating.assets import invoice_marts, invoice_periods, rating_models
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
 from dagster_project.lib.dbt import tallyhouse_dbt
@@ -22,7 +24,9 @@ defs = dg.Definitions(
         priced_invoices,
         invoice_marts,
     ],
-    jobs=[nightly_billing_job],
+    jobs=[nightly_billing_job, landing_ingestion_job],
+    schedules=[nightly_billing_schedule],
+    sensors=[landing_files_sensor],
     resources={
         "warehouse": WarehouseResource(),
         "billing": BillingSettingsResource(),

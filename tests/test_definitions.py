@@ -19,6 +19,8 @@ def asset_graph_lines() -> list[str]:
         lines.append(f"{key.to_user_string()} <- {', '.join(parents) or '(source)'}")
     jobs = sorted(job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__"))
     lines.append("jobs: " + ", ".join(jobs))
+    lines.append("schedules: " + ", ".join(sorted(s.name for s in defs.schedules or [])))
+    lines.append("sensors: " + ", ".join(sorted(s.name for s in defs.sensors or [])))
     return lines
 
 

@@ -1,4 +1,5 @@
-"""The nightly billing job: every asset, in one process (DuckDB takes one writer)."""
+"""Jobs: the nightly billing job (every asset) and landing ingestion; in one process each,
+because DuckDB takes one writer."""
 
 from __future__ import annotations
 
@@ -8,5 +9,13 @@ nightly_billing_job = dg.define_asset_job(
     "nightly_billing_job",
     selection=dg.AssetSelection.all(),
     description="Ingest new landing files, load the catalog, meter, rate and invoice everyone.",
+    executor_def=dg.in_process_executor,
+)
+
+landing_ingestion_job = dg.define_asset_job(
+    "landing_ingestion_job",
+    # The catalog is validated first, as in the nightly job (raw_events depends on it).
+    selection=dg.AssetSelection.groups("catalog", "ingestion"),
+    description="Ingest new landing files (launched by landing_files_sensor).",
     executor_def=dg.in_process_executor,
 )
