@@ -43,24 +43,8 @@ meter_matches as (
     {% if is_incremental() %} and {{ is_open_invoice('invoice_id') }} {% endif %}
 ),
 
-rate_card_slabs as (
-    select * from {{ ref('stg_catalog__rate_card_slabs') }}
-),
-
 slab_bounds as (
-    -- A slab covers (start_after, end_at]; as in int_rated_usage.
-    select
-        plan_id,
-        rate_card_id,
-        slab_index,
-        start_after,
-        lead(start_after) over (
-            partition by plan_id, rate_card_id order by slab_index
-        ) as end_at,
-        rate,
-        coalesce(flat_fee, 0) as flat_fee,
-        package_size
-    from rate_card_slabs
+    select * from {{ ref('int_rate_card_slab_bounds') }}
 ),
 
 line_events as (

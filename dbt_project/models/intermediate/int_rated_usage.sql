@@ -17,10 +17,6 @@ rate_cards as (
     where rate_card_type = 'USAGE'
 ),
 
-rate_card_slabs as (
-    select * from {{ ref('stg_catalog__rate_card_slabs') }}
-),
-
 meters as (
     select meter_id, aggregation from {{ ref('stg_catalog__usage_meters') }}
 ),
@@ -52,21 +48,7 @@ usage_lines as (
 ),
 
 slab_bounds as (
-    -- A slab covers (start_after, end_at]; end_at is the next slab's start_after (null: no
-    -- end). Units at or below the first slab's start_after are free (the allowance).
-    select
-        plan_id,
-        rate_card_id,
-        slab_index,
-        start_after,
-        lead(start_after) over (
-            partition by plan_id, rate_card_id order by slab_index
-        ) as end_at,
-        min(start_after) over (partition by plan_id, rate_card_id) as allowance,
-        rate,
-        coalesce(flat_fee, 0) as flat_fee,
-        package_size
-    from rate_card_slabs
+    select * from {{ ref('int_rate_card_slab_bounds') }}
 ),
 
 charging_slabs as (

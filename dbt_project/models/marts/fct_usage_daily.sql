@@ -66,13 +66,7 @@ final as (
         a.account_id,
         a.meter_id,
         a.usage_date,
-        cast(case a.aggregation
-            when 'COUNT' then a.events
-            when 'SUM' then coalesce(a.value_sum, 0)
-            when 'MAX' then coalesce(a.value_max, 0)
-            when 'UNIQUE_COUNT' then a.value_distinct
-            when 'LATEST' then coalesce(l.latest_value, 0)
-        end as {{ exact_decimal() }}) as units,
+        {{ meter_units('a', 'l.latest_value') }} as units,
         a.events
     from aggregated as a
     left join latest_values as l
