@@ -307,7 +307,7 @@ def classify_records(
         if name.startswith(".") or name.endswith((".tmp", ".partial")):
             continue
         if not name.endswith(".jsonl"):
-            raise NotImplementedError(f"the oracle reads JSONL only: {name}")
+            raise ValueError(f"the oracle reads JSONL only: {name}")
         for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
             if not line.strip():
                 continue
