@@ -851,6 +851,13 @@ def _compile(
     return compiler, compiler.compile(logic)
 
 
+def _unless_raised(c: _Compiler, node: _Node, sql: str, when_raised: str) -> str:
+    """`sql`, or `when_raised` on rows where evaluating the logic raises (the reference's
+    LogicError): a filter that raises does not match, a value that raises is null."""
+    err = c.error_of(node)
+    return sql if err is None else f"(CASE WHEN {err} THEN {when_raised} ELSE {sql} END)"
+
+
 def compile_filter(
     logic: object,
     attributes_sql: str = "attributes",
@@ -859,9 +866,7 @@ def compile_filter(
 ) -> str:
     """SQL boolean: TRUE exactly when the logic is truthy for the row and raises no error."""
     c, node = _compile(logic, attributes_sql, dimensions_sql, dialect)
-    err = c.error_of(node)
-    truthy = f"coalesce({c.truthy(node)}, FALSE)"
-    return truthy if err is None else f"(CASE WHEN {err} THEN FALSE ELSE {truthy} END)"
+    return _unless_raised(c, node, f"coalesce({c.truthy(node)}, FALSE)", "FALSE")
 
 
 def compile_value(
@@ -887,9 +892,7 @@ def compile_value(
             )
         return "NULL"
 
-    err = c.error_of(node)
-    value = f"CAST({c.dispatch([node], fn)} AS {c.t['dec']})"
-    return value if err is None else f"(CASE WHEN {err} THEN NULL ELSE {value} END)"
+    return _unless_raised(c, node, f"CAST({c.dispatch([node], fn)} AS {c.t['dec']})", "NULL")
 
 
 def compile_key(
@@ -914,6 +917,4 @@ def compile_key(
             return f"(CASE WHEN {vs[0]} THEN 'b:true' ELSE 'b:false' END)"
         return f"CAST(NULL AS {text})"
 
-    err = c.error_of(node)
-    key = c.dispatch([node], fn)
-    return key if err is None else f"(CASE WHEN {err} THEN NULL ELSE {key} END)"
+    return _unless_raised(c, node, c.dispatch([node], fn), "NULL")
