@@ -11,6 +11,8 @@ from dagster_project.defs.invoicing.assets import priced_invoices
 from dagster_project.defs.jobs import landing_ingestion_job, nightly_billing_job
 from dagster_project.defs.orchestration.schedules import nightly_billing_schedule
 from dagster_project.defs.orchestration.sensors import landing_files_sensor
+from dagster_project.defs.payments.assets import payment_collection
+from dagster_project.defs.payments.resources import PaymentProviderResource
 from dagster_project.defs.rating.assets import invoice_marts, invoice_periods, rating_models
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
 from dagster_project.lib.dbt import tallyhouse_dbt
@@ -22,6 +24,7 @@ defs = dg.Definitions(
         invoice_periods,
         rating_models,
         priced_invoices,
+        payment_collection,
         invoice_marts,
     ],
     jobs=[nightly_billing_job, landing_ingestion_job],
@@ -31,6 +34,7 @@ defs = dg.Definitions(
         "warehouse": WarehouseResource(),
         "billing": BillingSettingsResource(),
         "dbt": DbtCliResource(project_dir=tallyhouse_dbt),
+        "payments": PaymentProviderResource(),
     },
     # DuckDB allows one writing process per file: every step runs in the run's own process,
     # including runs launched from the UI.

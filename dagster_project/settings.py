@@ -30,6 +30,12 @@ class Settings:
     temp_dir: Path | None
     payment_provider: str
     target: str
+    # Payments (docs/payments.md): drills' faults, Stripe's endpoint and key, and which test
+    # payment method each customer pays with (customer_id=pm_..., comma-separated).
+    payment_faults: str = ""
+    stripe_api_base: str | None = None
+    stripe_api_key: str | None = None
+    payment_methods: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -53,6 +59,10 @@ class Settings:
             temp_dir=Path(temp_dir) if temp_dir else None,
             payment_provider=get("PAYMENT_PROVIDER", "sandbox"),
             target=get("TARGET", "duckdb"),
+            payment_faults=get("PAYMENT_FAULTS", ""),
+            stripe_api_base=get("STRIPE_API_BASE"),
+            stripe_api_key=get("STRIPE_API_KEY"),
+            payment_methods=get("PAYMENT_METHODS", ""),
         )
 
     def with_overrides(self, **changes) -> Settings:
@@ -76,6 +86,11 @@ class Settings:
             env["TALLYHOUSE_THREADS"] = str(self.threads)
         if self.temp_dir:
             env["TALLYHOUSE_TEMP_DIR"] = str(self.temp_dir)
+        # Always set (empty = unset), so a run never inherits an earlier run's drill.
+        env["TALLYHOUSE_PAYMENT_FAULTS"] = self.payment_faults
+        env["TALLYHOUSE_PAYMENT_METHODS"] = self.payment_methods
+        env["TALLYHOUSE_STRIPE_API_BASE"] = self.stripe_api_base or ""
+        env["TALLYHOUSE_STRIPE_API_KEY"] = self.stripe_api_key or ""
         return env
 
     def clock(self) -> datetime:

@@ -13,6 +13,27 @@ with invoices as (
     from {{ source('billing', stored) }}
     {% if not loop.last %}union all{% endif %}
 {%- endfor %}
+),
+
+-- Payments recorded by the collect_payment workflow (docs/payments.md): the stored invoice
+-- never changes; its amount_paid, amount_due and status move on here.
+payments as (
+    select invoice_id, sum(amount) as paid
+    from {{ source('billing', 'invoice_payments') }}
+    group by invoice_id
 )
 
-select * from invoices
+select
+{%- for column in columns %}
+    {%- if column == 'status' %}
+    case when i.status = 'DUE' and i.amount_due - coalesce(p.paid, 0) <= 0 then 'PAID'
+         else i.status end as status
+    {%- elif column in ('amount_paid', 'amount_due') %}
+    cast(i.{{ column }} {{ '+' if column == 'amount_paid' else '-' }} coalesce(p.paid, 0)
+         as decimal(38, 12)) as {{ column }}
+    {%- else %}
+    i.{{ column }}
+    {%- endif %}{{ ',' if not loop.last }}
+{%- endfor %}
+from invoices i
+left join payments p using (invoice_id)
