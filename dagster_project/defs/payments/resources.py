@@ -1,7 +1,7 @@
 """The `payments` resource: which provider collects, and the drill's faults."""
 
-import duckdb
 import dagster as dg
+import duckdb
 
 from dagster_project.lib.payments import (
     FaultInjector,

@@ -39,9 +39,7 @@ def parse_payment_methods(text: str | None) -> dict[str, str]:
             continue
         customer, sep, method = (part.strip() for part in entry.partition("="))
         if not sep or not customer or not method.startswith("pm_"):
-            raise ValueError(
-                f"{PAYMENT_METHODS_SETTING}: {entry!r} is not 'customer_id=pm_...'"
-            )
+            raise ValueError(f"{PAYMENT_METHODS_SETTING}: {entry!r} is not 'customer_id=pm_...'")
         methods[customer] = method
     return methods
 
@@ -55,7 +53,9 @@ class CollectionSummary:
     paid_total_by_currency: dict[str, str]
 
 
-def due_invoices(con: duckdb.DuckDBPyConnection, payment_methods: dict[str, str]) -> list[DueInvoice]:
+def due_invoices(
+    con: duckdb.DuckDBPyConnection, payment_methods: dict[str, str]
+) -> list[DueInvoice]:
     store = WorkflowStore(con)
     return [
         DueInvoice(

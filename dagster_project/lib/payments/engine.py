@@ -153,7 +153,9 @@ class PaymentWorkflow:
                 self._perform(context, order, action)
         except _Failed as failure:
             self.store.finish_run(run_id, "FAILED", self.now(), failure.action, failure.reason)
-            return Outcome(run_id, invoice.invoice_id, "FAILED", attempt, failure.action, failure.reason)
+            return Outcome(
+                run_id, invoice.invoice_id, "FAILED", attempt, failure.action, failure.reason
+            )
         self.store.finish_run(run_id, "SUCCEEDED", self.now())
         return Outcome(run_id, invoice.invoice_id, "SUCCEEDED", attempt)
 
@@ -162,6 +164,22 @@ class PaymentWorkflow:
         for try_number in range(1, self.retry.max_tries + 1):
             started = self.now()
             request = context.request(action)
+
+            def log(status, response=None, error=None, n=try_number, sent=request, at=started):
+                self.store.log_action(
+                    run_id=context.run_id,
+                    attempt=context.attempt,
+                    action_order=order,
+                    action=action,
+                    try_number=n,
+                    status=status,
+                    request=sent,
+                    response=response,
+                    error=error,
+                    started_at=at,
+                    finished_at=self.now(),
+                )
+
             try:
                 self.faults.before_call(context.run_id, action)
                 if action == "record_payment":
@@ -171,16 +189,18 @@ class PaymentWorkflow:
                         response = step(context, request)
                         lost = self.faults.lose_response(context.run_id, action)
                         if not lost:
-                            self._log(context, order, action, try_number, "SUCCEEDED", request, response, None, started)
+                            log("SUCCEEDED", response)
                 else:
                     response = step(context, request)
                     lost = self.faults.lose_response(context.run_id, action)
                     if not lost:
-                        self._log(context, order, action, try_number, "SUCCEEDED", request, response, None, started)
+                        log("SUCCEEDED", response)
                 if lost:
-                    raise ResponseLost(f"response of {action} lost after it was performed (injected)")
+                    raise ResponseLost(
+                        f"response of {action} lost after it was performed (injected)"
+                    )
             except (InjectedError, TransientProviderError) as error:
-                self._log(context, order, action, try_number, "FAILED", request, None, str(error), started)
+                log("FAILED", error=str(error))
                 if try_number == self.retry.max_tries:
                     raise _Failed(
                         action, f"{action} failed {try_number} times; last error: {error}"
@@ -188,30 +208,15 @@ class PaymentWorkflow:
                 self.retry.sleep(self.retry.backoff_seconds * 2 ** (try_number - 1))
                 continue
             except PaymentDeclined as error:
-                self._log(context, order, action, try_number, "FAILED", request, None, str(error), started)
+                log("FAILED", error=str(error))
                 raise _Failed(action, f"payment declined: {error}") from error
             except Exception as error:  # noqa: BLE001 - one invoice's failure stays its own
                 message = f"{type(error).__name__}: {error}"
-                self._log(context, order, action, try_number, "FAILED", request, None, message, started)
+                log("FAILED", error=message)
                 raise _Failed(action, message) from error
             context.results[action] = response
             self.faults.after_logged(action)
             return
-
-    def _log(self, context, order, action, try_number, status, request, response, error, started):
-        self.store.log_action(
-            run_id=context.run_id,
-            attempt=context.attempt,
-            action_order=order,
-            action=action,
-            try_number=try_number,
-            status=status,
-            request=request,
-            response=response,
-            error=error,
-            started_at=started,
-            finished_at=self.now(),
-        )
 
     # ------------------------------------------------------------ the actions
 

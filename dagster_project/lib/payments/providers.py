@@ -275,6 +275,7 @@ class StripeProvider:
         self._lists_filter_by_customer = True
 
     def _call(self, fn):
+        """Stripe's errors in the workflow's terms: declined, transient, or not."""
         stripe = self._stripe
         try:
             return fn()
@@ -295,8 +296,9 @@ class StripeProvider:
         params = {"limit": 100}
         if email:
             params["email"] = email  # a strongly consistent list (search is not)
-        for customer in self._call(lambda: self._v1.customers.list(params)).auto_paging_iter():
-            metadata = dict(customer.get("metadata") or {})
+        for found in self._call(lambda: self._v1.customers.list(params)).auto_paging_iter():
+            customer = found.to_dict()
+            metadata = customer.get("metadata") or {}
             if metadata.get(CUSTOMER_KEY) == customer_id:
                 return {"id": customer["id"], "metadata": metadata, "email": customer.get("email")}
         return None
@@ -309,29 +311,30 @@ class StripeProvider:
             params["email"] = email
         customer = self._call(
             lambda: self._v1.customers.create(params, {"idempotency_key": idempotency_key})
-        )
-        return {"id": customer["id"], "metadata": dict(customer["metadata"]), "email": email}
+        ).to_dict()
+        return {"id": customer["id"], "metadata": customer.get("metadata") or {}, "email": email}
 
     def _intents(self, provider_customer: str | None):
+        params = {"limit": 100}
         if provider_customer and self._lists_filter_by_customer:
             try:
-                return self._call(
-                    lambda: self._v1.payment_intents.list(
-                        {"customer": provider_customer, "limit": 100}
-                    )
-                ).auto_paging_iter()
+                listed = self._call(
+                    lambda: self._v1.payment_intents.list({**params, "customer": provider_customer})
+                )
+                return [i.to_dict() for i in listed.auto_paging_iter()]
             except ProviderError as error:
                 # localstripe cannot filter lists: read them whole and filter here.
                 if "Unexpected customer" not in str(error):
                     raise
                 self._lists_filter_by_customer = False
-        return self._call(lambda: self._v1.payment_intents.list({"limit": 100})).auto_paging_iter()
+        listed = self._call(lambda: self._v1.payment_intents.list(params))
+        return [i.to_dict() for i in listed.auto_paging_iter()]
 
     def find_payment_intent(self, provider_customer, idempotency_key) -> dict | None:
         for intent in self._intents(provider_customer):
             if intent.get("customer") != provider_customer:
                 continue
-            if dict(intent.get("metadata") or {}).get(IDEMPOTENCY_KEY) == idempotency_key:
+            if (intent.get("metadata") or {}).get(IDEMPOTENCY_KEY) == idempotency_key:
                 return _intent(intent)
         return None
 
@@ -351,11 +354,13 @@ class StripeProvider:
                 lambda: self._v1.payment_intents.create(
                     params, {"idempotency_key": idempotency_key}
                 )
-            )
+            ).to_dict()
         )
 
     def retrieve_payment_intent(self, payment_intent_id) -> dict:
-        return _intent(self._call(lambda: self._v1.payment_intents.retrieve(payment_intent_id)))
+        return _intent(
+            self._call(lambda: self._v1.payment_intents.retrieve(payment_intent_id)).to_dict()
+        )
 
     def confirm_payment_intent(self, payment_intent_id, idempotency_key) -> dict:
         return _intent(
@@ -363,7 +368,7 @@ class StripeProvider:
                 lambda: self._v1.payment_intents.confirm(
                     payment_intent_id, None, {"idempotency_key": idempotency_key}
                 )
-            )
+            ).to_dict()
         )
 
     def list_payment_intents(self) -> list[dict]:

@@ -203,6 +203,14 @@ class WorkflowStore:
             return False
         self.con.execute(
             "insert into billing.invoice_payments values (?, ?, cast(? as decimal(38, 12)), ?, ?, ?, ?)",
-            [invoice_id, run_id, format(amount, "f"), currency, provider, provider_payment_id, paid_at],
+            [
+                invoice_id,
+                run_id,
+                format(amount, "f"),
+                currency,
+                provider,
+                provider_payment_id,
+                paid_at,
+            ],
         )
         return True
