@@ -8,12 +8,14 @@ from dagster_dbt import DbtCliResource
 from dagster_project.defs.catalog.assets import pricing_catalog
 from dagster_project.defs.ingestion.assets import raw_events
 from dagster_project.defs.invoicing.assets import priced_invoices
+from dagster_project.defs.invoicing.checks import INVOICING_CHECKS
 from dagster_project.defs.jobs import landing_ingestion_job, nightly_billing_job
 from dagster_project.defs.orchestration.schedules import nightly_billing_schedule
 from dagster_project.defs.orchestration.sensors import landing_files_sensor
 from dagster_project.defs.payments.assets import payment_collection
 from dagster_project.defs.payments.resources import PaymentProviderResource
 from dagster_project.defs.rating.assets import invoice_marts, invoice_periods, rating_models
+from dagster_project.defs.rating.checks import RATING_CHECKS
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
 from dagster_project.lib.dbt import tallyhouse_dbt
 
@@ -27,6 +29,8 @@ defs = dg.Definitions(
         payment_collection,
         invoice_marts,
     ],
+    # Blocking checks stop the steps downstream of a wrong table (docs/operations.md).
+    asset_checks=[*RATING_CHECKS, *INVOICING_CHECKS],
     jobs=[nightly_billing_job, landing_ingestion_job],
     schedules=[nightly_billing_schedule],
     sensors=[landing_files_sensor],

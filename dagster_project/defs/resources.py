@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 from pydantic import PrivateAttr
 
+from dagster_project.lib.run_lock import acquire_run_lock, release_run_lock
 from dagster_project.lib.warehouse import connect_warehouse
 from dagster_project.settings import Settings, parse_as_of
 
@@ -42,12 +43,27 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse; every Python asset reads and writes through it."""
 
     path: str | None = None
+    _run_lock: int | None = PrivateAttr(default=None)
+
+    def warehouse_path(self) -> Path:
+        return Path(self.path) if self.path else Settings.from_env().warehouse
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # One run at a time per warehouse, whoever launched it (CLI, schedule, UI): a second
+        # run refuses here, before any step, with the holder's pid (lib/run_lock.py).
+        run_id = context.run_id or "no run id"
+        self._run_lock = acquire_run_lock(self.warehouse_path(), purpose=f"Dagster run {run_id}")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._run_lock is not None:
+            release_run_lock(self._run_lock)
+            self._run_lock = None
 
     @contextmanager
     def connect(self):
         settings = Settings.from_env()
         con: duckdb.DuckDBPyConnection = connect_warehouse(
-            self.path or settings.warehouse,
+            self.warehouse_path(),
             memory_limit=settings.memory_limit,
             threads=settings.threads,
             temp_dir=settings.temp_dir,
