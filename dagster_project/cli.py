@@ -279,6 +279,62 @@ def cmd_explain(args: argparse.Namespace) -> None:
         out.print(paragraph, highlight=False)
 
 
+def issue_cli_token(
+    settings: Settings,
+    *,
+    scope: str,
+    customer_id: str | None,
+    accounts: list[str] | None,
+    ttl_seconds: int,
+) -> str:
+    """A token for `tallyhouse token`: customer and accounts checked against the snapshot."""
+    from dagster_project.lib.tokens import (
+        TokenError,
+        check_secret,
+        issue_token,
+        load_tenancy,
+        resolve_accounts,
+        verify_token,
+    )
+
+    try:
+        check_secret(settings.portal_secret)
+        token = issue_token(
+            settings.portal_secret,
+            scope=scope,
+            customer_id=customer_id,
+            accounts=accounts,
+            ttl_seconds=ttl_seconds,
+        )
+        if scope != "finance":
+            # Refuse now what the app would refuse later: an unknown customer or an account
+            # of someone else.
+            if not settings.serving.exists():
+                raise UserError(
+                    f"No serving snapshot at {settings.serving} yet, so customer {customer_id} "
+                    "cannot be checked: run `tallyhouse run` first (or set TALLYHOUSE_SERVING)."
+                )
+            claims = verify_token(token, settings.portal_secret, scope=scope)
+            resolve_accounts(claims, load_tenancy(settings.serving))
+    except TokenError as error:
+        raise UserError(str(error)) from None
+    return token
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    settings = Settings.from_env().with_overrides(serving=args.serving)
+    accounts = args.accounts.split(",") if args.accounts is not None else None
+    token = issue_cli_token(
+        settings,
+        scope=args.scope,
+        customer_id=args.customer,
+        accounts=accounts,
+        ttl_seconds=args.ttl,
+    )
+    # The token alone on stdout, so `$(tallyhouse token ...)` captures it.
+    print(token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tallyhouse", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -305,6 +361,16 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("event_id")
     explain.add_argument("--warehouse", type=Path)
     explain.set_defaults(handler=cmd_explain)
+
+    token = commands.add_parser(
+        "token", help="print a signed token for the dashboards (the app takes it as ?token=)"
+    )
+    token.add_argument("--customer", help="customer id (portal and widget tokens)")
+    token.add_argument("--accounts", help="at most 5 comma-separated account ids (default: all)")
+    token.add_argument("--scope", choices=["portal", "widget", "finance"], default="portal")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    token.add_argument("--serving", type=Path, help="serving snapshot to check the customer in")
+    token.set_defaults(handler=cmd_token)
 
     demo = commands.add_parser("demo", help="bill the bundled demo catalog end to end")
     demo.add_argument("--dir", default="data/demo", help="folder the demo owns (reset each time)")

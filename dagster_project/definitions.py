@@ -17,6 +17,7 @@ from dagster_project.defs.payments.resources import PaymentProviderResource
 from dagster_project.defs.rating.assets import invoice_marts, invoice_periods, rating_models
 from dagster_project.defs.rating.checks import RATING_CHECKS
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
+from dagster_project.defs.serving.assets import serving_snapshot
 from dagster_project.lib.dbt import tallyhouse_dbt
 
 defs = dg.Definitions(
@@ -28,6 +29,7 @@ defs = dg.Definitions(
         priced_invoices,
         payment_collection,
         invoice_marts,
+        serving_snapshot,
     ],
     # Blocking checks stop the steps downstream of a wrong table (docs/operations.md).
     asset_checks=[*RATING_CHECKS, *INVOICING_CHECKS],

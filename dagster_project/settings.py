@@ -30,6 +30,8 @@ class Settings:
     temp_dir: Path | None
     payment_provider: str
     target: str
+    # Signs portal, widget and finance tokens (CONTRACT §3); no default outside `demo`.
+    portal_secret: str | None = None
     # Payments (docs/payments.md): drills' faults, Stripe's endpoint and key, and which test
     # payment method each customer pays with (customer_id=pm_..., comma-separated).
     payment_faults: str = ""
@@ -59,6 +61,7 @@ class Settings:
             temp_dir=Path(temp_dir) if temp_dir else None,
             payment_provider=get("PAYMENT_PROVIDER", "sandbox"),
             target=get("TARGET", "duckdb"),
+            portal_secret=get("PORTAL_SECRET"),
             payment_faults=get("PAYMENT_FAULTS", ""),
             stripe_api_base=get("STRIPE_API_BASE"),
             stripe_api_key=get("STRIPE_API_KEY"),
@@ -84,6 +87,8 @@ class Settings:
             env["TALLYHOUSE_MEMORY_LIMIT"] = self.memory_limit
         if self.threads:
             env["TALLYHOUSE_THREADS"] = str(self.threads)
+        if self.portal_secret:
+            env["TALLYHOUSE_PORTAL_SECRET"] = self.portal_secret
         if self.temp_dir:
             env["TALLYHOUSE_TEMP_DIR"] = str(self.temp_dir)
         # Always set (empty = unset), so a run never inherits an earlier run's drill.

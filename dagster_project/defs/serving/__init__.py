@@ -1,0 +1,1 @@
+"""Serving: the read-only snapshot the dashboards open."""

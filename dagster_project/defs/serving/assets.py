@@ -1,0 +1,49 @@
+"""Serving: publish the marts to the read-only snapshot the dashboards read (CONTRACT §2)."""
+
+import json
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator
+
+from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
+from dagster_project.lib.dbt import ensure_manifest
+from dagster_project.lib.serving import LINEAGE_TABLES, publish_snapshot
+
+MARTS_FOLDER = "models/marts/"
+
+
+def served_model_keys() -> list[dg.AssetKey]:
+    """Every dbt model in the marts folder, read from the manifest, plus the lineage tables:
+    a mart added later is published without touching this asset."""
+    manifest = json.loads(ensure_manifest().read_text())
+    translator = DagsterDbtTranslator()
+    keys = {
+        translator.get_asset_key(node)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["original_file_path"].startswith(MARTS_FOLDER)
+    }
+    keys.update(dg.AssetKey([schema, name]) for schema, name in LINEAGE_TABLES)
+    return sorted(keys, key=lambda key: key.to_user_string())
+
+
+@dg.asset(
+    key=["serving", "snapshot"],
+    group_name="serving",
+    deps=served_model_keys(),
+    description="Copy every mart (and the revenue attributions behind invoice lines) into a "
+    "new DuckDB file and switch it in atomically over TALLYHOUSE_SERVING: the dashboards read "
+    "only this snapshot, so a run in progress or a failed run never changes what they show.",
+)
+def serving_snapshot(
+    warehouse: WarehouseResource, billing: BillingSettingsResource
+) -> dg.MaterializeResult:
+    serving_path = billing.settings().serving
+    with warehouse.connect() as con:
+        published = publish_snapshot(con, serving_path, run_clock=billing.clock())
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(published.path)),
+            "tables": len(published.tables),
+            "published_at": published.published_at.isoformat(),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Tallyhouse dashboards: finance pages, the customer portal and embeddable widgets (Streamlit)."""

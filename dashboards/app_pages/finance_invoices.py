@@ -1,0 +1,86 @@
+"""Finance: invoices by status, drilling down to lines, their events and the rules."""
+
+import streamlit as st
+
+from dashboards import auth, data, ui
+
+auth.require("finance")
+st.title("Invoices")
+auth.snapshot_caption()
+
+counts = data.invoice_status_counts()
+ui.bar_chart(counts, "status", "invoices", color="currency", title="Invoices by status")
+
+left, middle, right = st.columns(3)
+statuses = left.multiselect(
+    "Status", data.INVOICE_STATUSES, default=list(data.INVOICE_STATUSES), key="statuses"
+)
+customer = middle.selectbox(
+    "Customer",
+    [None, *data.customer_ids()],
+    format_func=lambda c: c or "every customer",
+    key="customer",
+)
+with right:
+    start, end = ui.date_range("Period starts", data.invoice_period_bounds(), key="period")
+invoices = data.invoices(tuple(statuses), customer, start, end)
+ui.table(
+    ui.money_columns(
+        invoices,
+        [
+            "subtotal",
+            "minimum_commitment_true_up",
+            "credits_applied",
+            "total",
+            "wallet_applied",
+            "amount_paid",
+            "amount_due",
+        ],
+    )
+)
+if invoices.empty:
+    st.stop()
+
+rows = {row.invoice_id: row for row in invoices.itertuples()}
+invoice_id = st.selectbox(
+    "Open an invoice",
+    list(rows),
+    format_func=lambda i: (
+        f"{rows[i].account_id} · {rows[i].period_start:%Y-%m-%d} · "
+        f"{rows[i].status} · {ui.money(rows[i].total, rows[i].currency)}"
+    ),
+    key="invoice",
+)
+invoice = rows[invoice_id]
+currency = invoice.currency
+st.subheader(f"Invoice {invoice_id}")
+cells = st.columns(5)
+cells[0].metric("Subtotal", ui.money(invoice.subtotal, currency))
+cells[1].metric("True-up", ui.money(invoice.minimum_commitment_true_up, currency))
+cells[2].metric("Credits", ui.money(invoice.credits_applied, currency))
+cells[3].metric("Total", ui.money(invoice.total, currency))
+cells[4].metric("Amount due", ui.money(invoice.amount_due, currency))
+if invoice.needs_review:
+    st.warning(f"Needs review: {invoice.review_reasons}")
+
+lines = data.invoice_lines(invoice_id)
+lines["currency"] = currency
+st.markdown("**Line items**")
+ui.table(ui.money_columns(lines, ["unit_amount", "amount"]).drop(columns=["currency"]))
+
+usage_cards = lines.loc[lines["line_type"] == "USAGE", "rate_card_id"].tolist()
+if usage_cards:
+    card = st.selectbox("Events behind the usage line", usage_cards, key="line")
+    events = data.line_events(invoice_id, card)
+    st.caption(
+        f"{len(events)} event(s); their attributed amounts (unrounded) add up to the line "
+        "before rounding."
+    )
+    ui.table(events)
+
+st.markdown("**Pricing rules evaluated on this invoice**")
+rules = data.rule_log(invoice_id)
+if rules.empty:
+    st.caption("The plan has no pricing rules.")
+else:
+    ui.table(rules)
