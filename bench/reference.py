@@ -1,0 +1,168 @@
+"""The hand-written reference the benchmark measures the pipeline against.
+
+`python bench/reference.py CATALOG LANDING OUT.duckdb --as-of TS` loads the catalog's
+small tables, then runs bench/reference.sql: one DuckDB script that does the nightly run's
+essential work as directly as possible (load, validate, dedupe, resolve accounts, cut
+periods, meter, aggregate, rate, fixed fees, pricing rules, true-up; one pipeline-log row
+per record; the invoices). It imports nothing from the project on purpose: it is a second,
+independent implementation, so agreeing with it to the cent means something.
+"""
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import yaml
+
+HERE = Path(__file__).resolve().parent
+
+CATALOG_TABLES = {
+    "price_plans": "plan_id VARCHAR, currency VARCHAR, anchor_day INTEGER, grace_days INTEGER",
+    "rate_cards": "plan_id VARCHAR, rate_card_id VARCHAR, rate_card_type VARCHAR, "
+    "meter_id VARCHAR, pricing_model VARCHAR, minimum DECIMAL(38,12), "
+    "maximum DECIMAL(38,12), amount DECIMAL(38,12), proration BOOLEAN",
+    "slabs": "rate_card_id VARCHAR, slab_index INTEGER, start_after DECIMAL(38,12), "
+    "rate DECIMAL(18,9), flat_fee DECIMAL(38,12), package_size DECIMAL(38,12)",
+    "schema_attributes": "schema_name VARCHAR, attribute VARCHAR",
+}
+
+
+def load_pricing(con: duckdb.DuckDBPyConnection, pricing_yaml: Path) -> None:
+    pricing = yaml.safe_load(pricing_yaml.read_text())
+    rows: dict[str, list[tuple]] = {name: [] for name in CATALOG_TABLES}
+    for schema in pricing["event_schemas"]:
+        for attribute in schema.get("attributes", []):
+            rows["schema_attributes"].append((schema["name"], attribute["name"]))
+    for plan in pricing["price_plans"]:
+        cycle = plan["billing_cycle"]
+        if cycle["interval"] != "MONTHLY" or cycle.get("anchor_day", 1) > 28:
+            sys.exit(f"reference: only MONTHLY cycles anchored on days 1-28 ({plan['id']})")
+        rows["price_plans"].append(
+            (plan["id"], plan["currency"], cycle.get("anchor_day", 1), cycle.get("grace_period_days", 0))
+        )
+        for card in plan["rate_cards"]:
+            rows["rate_cards"].append(
+                (
+                    plan["id"],
+                    card["id"],
+                    card["type"],
+                    card.get("meter"),
+                    card.get("pricing_model"),
+                    card.get("minimum"),
+                    card.get("maximum"),
+                    card.get("amount"),
+                    card.get("proration", False),
+                )
+            )
+            for index, slab in enumerate(card.get("slabs", [])):
+                rows["slabs"].append(
+                    (
+                        card["id"],
+                        index,
+                        str(slab["start_after"]),
+                        str(slab["rate"]),
+                        slab.get("flat_fee"),
+                        slab.get("package_size") and str(slab["package_size"]),
+                    )
+                )
+    for name, columns in CATALOG_TABLES.items():
+        con.execute(f"create or replace table {name} ({columns})")
+        if rows[name]:
+            width = len(rows[name][0])
+            placeholders = ", ".join("?" * width)
+            con.executemany(f"insert into {name} values ({placeholders})", rows[name])
+
+
+def run_reference(catalog: Path, landing: Path, out: Path, as_of: str, memory_limit=None,
+                  temp_dir=None, threads=None, profile: list | None = None) -> float:
+    """Runs the reference into `out` (replaced); returns its wall seconds."""
+    started = time.perf_counter()
+    out.unlink(missing_ok=True)
+    Path(f"{out}.wal").unlink(missing_ok=True)
+    con = duckdb.connect(str(out))
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if temp_dir:
+        con.execute(f"SET temp_directory = '{temp_dir}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    load_pricing(con, catalog / "pricing.yaml")
+    parquet = sorted(landing.glob("*.parquet"))
+    jsonl = sorted(landing.glob("*.jsonl")) + sorted(landing.glob("*.jsonl.gz"))
+    if parquet and jsonl:
+        sys.exit("reference: a landing folder of one format (Parquet or JSONL) only")
+    files = [str(p) for p in (parquet or jsonl)]
+    if files and parquet:
+        source = (
+            f"select filename, file_row_number + 1 as line, id, schemaName, \"timestamp\", "
+            f"accountId, attributes::VARCHAR as attributes, dimensions::VARCHAR as dimensions "
+            f"from read_parquet({files!r}, filename = true, file_row_number = true)"
+        )
+    elif files:
+        # JSONL: files are read in name order and rows in file order (insertion order is
+        # preserved), so the ordinal within a file is the line number of a non-blank line.
+        source = (
+            f"select filename, row_number() over (partition by filename) as line, id, "
+            f"schemaName, \"timestamp\", accountId, attributes::VARCHAR as attributes, "
+            f"dimensions::VARCHAR as dimensions from read_json({files!r}, "
+            "format = 'newline_delimited', filename = true, columns = {id: 'VARCHAR', "
+            "schemaName: 'VARCHAR', \"timestamp\": 'VARCHAR', accountId: 'VARCHAR', "
+            "attributes: 'JSON', dimensions: 'JSON'})"
+        )
+    else:
+        source = (
+            "select null::VARCHAR as filename, null::BIGINT as line, null::VARCHAR as id, "
+            "null::VARCHAR as schemaName, null::VARCHAR as \"timestamp\", "
+            "null::VARCHAR as accountId, null::VARCHAR as attributes, "
+            "null::VARCHAR as dimensions where false"
+        )
+    script = (HERE / "reference.sql").read_text()
+    script = (
+        script.replace("{{ records_source }}", source)
+        .replace("{{ catalog }}", str(catalog))
+        .replace("{{ as_of }}", as_of)
+        .replace("{{ files }}", f"{files!r}::VARCHAR[]" if files else "[]::VARCHAR[]")
+    )
+    # One statement at a time, so an error names its step and --profile can time each one.
+    for statement in re.split(r";\s*\n", script):
+        body = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--"))
+        if not body.strip():
+            continue
+        step_started = time.perf_counter()
+        try:
+            con.execute(statement)
+        except duckdb.Error as error:
+            raise RuntimeError(f"reference.sql failed at:\n{body.strip()[:300]}\n{error}") from error
+        if profile is not None:
+            profile.append((body.strip().splitlines()[0][:80], time.perf_counter() - step_started))
+    con.close()
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench/reference.py", description=__doc__)
+    parser.add_argument("catalog", type=Path)
+    parser.add_argument("landing", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--as-of", required=True)
+    parser.add_argument("--memory-limit")
+    parser.add_argument("--temp-dir")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--profile", action="store_true", help="print seconds per statement")
+    args = parser.parse_args(argv)
+    profile: list | None = [] if args.profile else None
+    seconds = run_reference(
+        args.catalog.resolve(), args.landing.resolve(), args.out.resolve(), args.as_of,
+        args.memory_limit, args.temp_dir, args.threads, profile,
+    )
+    for step, step_seconds in profile or []:
+        print(f"{step_seconds:8.2f} s  {step}")
+    print(f"reference: {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
