@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: demo test lint bench ui install install-dev clean
+.PHONY: demo test lint bench ui install install-dev clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,9 +24,14 @@ demo: $(VENV)/.installed
 	mkdir -p $(DAGSTER_HOME)
 	tallyhouse demo
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev chromium
 	mkdir -p $(DAGSTER_HOME)
 	pytest $(PYTEST_ARGS)
+
+# The dashboards' browser test drives Debian's headless Chromium (never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 lint: $(VENV)/.installed-dev
 	ruff check dagster_project rule_engine tests

@@ -109,12 +109,20 @@ def floats(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return drawn
 
 
-def bar_chart(frame: pd.DataFrame, x: str, y: str, color: str | None = None, title: str = ""):
+def bar_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str | None = None,
+    title: str = "",
+    sort: str = "-y",
+):
+    """Bars, largest first (sort="ascending" keeps cycles in time order)."""
     chart = (
         alt.Chart(floats(frame, [y]), title=title)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:N", sort="-y", title=x.replace("_", " ")),
+            x=alt.X(f"{x}:N", sort=sort, title=x.replace("_", " ")),
             y=alt.Y(f"{y}:Q", title=y.replace("_", " ")),
             tooltip=[c for c in frame.columns if frame[c].dtype.kind != "M"],
         )

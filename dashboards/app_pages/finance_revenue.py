@@ -34,7 +34,14 @@ if by == "meter":
     ui.table(ui.money_columns(frame, ["amount"]))
 else:
     frame = data.revenue_by(by, start, end)
-    ui.bar_chart(frame, by, "total", color="currency", title=f"Invoiced by {by}")
+    ui.bar_chart(
+        frame,
+        by,
+        "total",
+        color="currency",
+        title=f"Invoiced by {by}",
+        sort="ascending" if by == "cycle" else "-y",
+    )
     ui.table(ui.money_columns(frame, ["subtotal", "true_up", "credits", "total", "amount_due"]))
 st.caption(
     "Invoiced = subtotal + minimum-commitment true-up − credits (drafts included, as computed "

@@ -19,6 +19,7 @@ ui.bar_chart(
     "total",
     color="currency",
     title="Cost per billing cycle",
+    sort="ascending",
 )
 ui.table(ui.money_columns(cost, ["subtotal", "true_up", "credits", "total"]))
 if cost["open_cycle"].any():

@@ -151,3 +151,43 @@ def app_env(dashboard_warehouse) -> Iterator[DashboardWarehouse]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "streamlit_app.py"
+
+
+def token(scope: str, customer: str | None = None, accounts=None, **options) -> str:
+    from dagster_project.lib.tokens import issue_token
+
+    return issue_token(SECRET, scope=scope, customer_id=customer, accounts=accounts, **options)
+
+
+def open_page(page: str | None, token: str | None):
+    """Run the app as a browser would open `page` with `?token=`; returns the AppTest."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    if token is not None:
+        at.query_params["token"] = token
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def shown_text(at) -> str:
+    """Everything a page shows as text: markdown, messages, metrics and table cells."""
+    parts = [
+        e.value
+        for kind in ("title", "subheader", "markdown", "caption", "info", "error", "warning")
+        for e in getattr(at, kind)
+    ]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [frame.value.to_csv() for frame in at.dataframe]
+    return "\n".join(str(p) for p in parts)
