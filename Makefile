@@ -34,8 +34,8 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
 
 lint: $(VENV)/.installed-dev
-	ruff check dagster_project rule_engine tests
-	ruff format --check dagster_project rule_engine tests
+	ruff check dagster_project rule_engine dashboards tests
+	ruff format --check dagster_project rule_engine dashboards tests
 
 bench: $(VENV)/.installed
 	$(PY) -m bench $(BENCH_ARGS)

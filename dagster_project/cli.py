@@ -23,6 +23,9 @@ DEMO_START = date(2026, 11, 1)
 DEMO_DAYS = 30
 DEMO_EVENTS = 20_000
 DEMO_SEED = 7
+# The demo's own token secret (CONTRACT §3: no default outside `demo`); never for production.
+DEMO_PORTAL_SECRET = "tallyhouse-demo-portal-secret-not-for-production"
+DEMO_TOKEN_TTL = 7 * 24 * 3600
 
 
 class UserError(Exception):
@@ -225,6 +228,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         serving=demo_dir / "serving.duckdb",
         as_of=parse_as_of(str(manifest.recommended_as_of)),
     )
+    settings = settings.with_overrides(portal_secret=settings.portal_secret or DEMO_PORTAL_SECRET)
     started = time.monotonic()
     with console.status("Running nightly_billing_job on the embedded DuckDB…"):
         run_nightly(settings)
@@ -232,6 +236,26 @@ def cmd_demo(args: argparse.Namespace) -> None:
     console.print(
         f"[green]Demo billed[/green] in {time.monotonic() - started:.1f} s. "
         f"Warehouse: {settings.warehouse}"
+    )
+    print_dashboard_links(settings)
+
+
+def print_dashboard_links(settings: Settings) -> None:
+    """How to open the demo's dashboards, with a finance token and a customer's portal."""
+    finance = issue_cli_token(
+        settings, scope="finance", customer_id=None, accounts=None, ttl_seconds=DEMO_TOKEN_TTL
+    )
+    portal = issue_cli_token(
+        settings, scope="portal", customer_id="cus_acme", accounts=None, ttl_seconds=DEMO_TOKEN_TTL
+    )
+    console.print(
+        "Dashboards: start the app with\n"
+        f"  TALLYHOUSE_SERVING={settings.serving} TALLYHOUSE_PORTAL_SECRET={settings.portal_secret} "
+        "streamlit run dashboards/streamlit_app.py\n"
+        f"then open finance:  http://localhost:8501/?token={finance}\n"
+        f"     Acme's portal: http://localhost:8501/portal?token={portal}",
+        highlight=False,
+        soft_wrap=True,
     )
 
 
