@@ -41,9 +41,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench $(BENCH_ARGS)
 
 ui: $(VENV)/.installed
-	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster_project/dagster.yaml $(DAGSTER_HOME)/
-	dagster dev -m dagster_project.definitions -h 127.0.0.1 -p 3000
+	tallyhouse ui
 
 clean:
 	rm -rf data .dagster_home dbt_project/target dbt_project/logs

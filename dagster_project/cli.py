@@ -493,6 +493,146 @@ def cmd_ui(args: argparse.Namespace) -> None:
         raise UserError(f"{', '.join(failed)} stopped with an error; see the output above.")
 
 
+def cmd_rerate(args: argparse.Namespace) -> None:
+    from dagster_project.lib.catalog import CatalogError
+    from dagster_project.lib.rerate import RerateError, rerate
+    from dagster_project.lib.run_lock import WarehouseBusy
+
+    settings = Settings.from_env().with_overrides(catalog=args.catalog, warehouse=args.warehouse)
+    try:
+        first, last = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError as error:
+        raise UserError(f"--from and --to are dates like 2026-11-01: {error}") from None
+    try:
+        with console.status(f"Re-rating finalized cycles from {first} to {last}…"):
+            report = rerate(settings.warehouse, settings.catalog, first, last)
+    except CatalogError as error:
+        raise UserError(
+            f"The catalog in {settings.catalog} is invalid; nothing was re-rated.\n{error}"
+        ) from error
+    except (RerateError, WarehouseBusy) as error:
+        raise UserError(str(error)) from error
+    table = Table(title="Re-rated invoices", title_justify="left")
+    for column in ("invoice", "account", "period start", "stored", "re-rated", "difference"):
+        table.add_column(column, justify="left" if column in ("invoice", "account") else "right")
+    for inv in report.invoices:
+        table.add_row(
+            inv.invoice_id,
+            inv.account_id,
+            f"{inv.period_start:%Y-%m-%d}",
+            money(inv.stored_total, inv.currency),
+            money(inv.rerated_total, inv.currency),
+            f"{money(inv.difference, inv.currency)} {inv.currency}",
+        )
+    table.add_section()
+    for currency, (stored, rerated, difference) in report.totals().items():
+        table.add_row(
+            "total",
+            currency,
+            "",
+            money(stored, currency),
+            money(rerated, currency),
+            f"{money(difference, currency)} {currency}",
+        )
+    out.print(table)
+    console.print(
+        f"{len(report.invoices)} finalized invoice(s) re-rated with {report.catalog} into "
+        f"{report.database} (schema rerate); the stored invoices were not changed."
+    )
+
+
+def ui_commands(*, dagster_port: int, app_port: int, with_app: bool) -> list[list[str]]:
+    """`dagster dev` (webserver + daemon) and the Streamlit app, both on loopback only."""
+    bin_dir = Path(sys.executable).parent
+    commands = [
+        [
+            str(bin_dir / "dagster"),
+            "dev",
+            "-m",
+            "dagster_project.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(dagster_port),
+        ]
+    ]
+    app = Path(__file__).resolve().parents[1] / "dashboards" / "streamlit_app.py"
+    if with_app and app.exists():
+        commands.append(
+            [
+                str(bin_dir / "streamlit"),
+                "run",
+                str(app),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(app_port),
+                "--server.headless",
+                "true",
+            ]
+        )
+    return commands
+
+
+def cmd_ui(args: argparse.Namespace) -> None:
+    import signal
+    import subprocess
+
+    settings = Settings.from_env().with_overrides(
+        catalog=args.catalog,
+        landing=args.landing,
+        warehouse=args.warehouse,
+        as_of=parse_as_of(args.as_of) if args.as_of else None,
+    )
+    settings = settings.with_overrides(
+        catalog=settings.catalog.resolve(),
+        landing=settings.landing.resolve(),
+        warehouse=settings.warehouse.resolve(),
+        serving=settings.serving.resolve(),
+    )
+    # The embedded instance: SQLite storage in a project-local DAGSTER_HOME, one run at a
+    # time (dagster.yaml's run queue), because DuckDB takes one writer.
+    home = Path(args.dagster_home or os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(Path(__file__).parent / "dagster.yaml", home / "dagster.yaml")
+    env = {**os.environ, **settings.to_env(), "DAGSTER_HOME": str(home)}
+    commands = ui_commands(dagster_port=args.port, app_port=args.app_port, with_app=not args.no_app)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # SIGTERM (a supervisor, a test) stops the children like Ctrl-C does.
+    signal.signal(signal.SIGTERM, stop)
+    processes = [subprocess.Popen(c, env=env, start_new_session=True) for c in commands]
+    console.print(f"Dagster UI: http://127.0.0.1:{args.port} (DAGSTER_HOME={home})")
+    if len(processes) > 1:
+        console.print(f"Tallyhouse app: http://127.0.0.1:{args.app_port}")
+    else:
+        console.print("The Streamlit app was not started (dashboards/streamlit_app.py missing).")
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # Each child leads its own process group: stop the group (dagster dev's daemon and
+        # code server included), then make sure.
+        for p in processes:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in processes:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+    failed = [
+        c[0] for c, p in zip(commands, processes, strict=True) if p.returncode not in (0, -15)
+    ]
+    if failed:
+        raise UserError(f"{', '.join(failed)} stopped with an error; see the output above.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tallyhouse", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
