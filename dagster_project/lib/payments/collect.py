@@ -93,8 +93,7 @@ def collect_due_invoices(
     outcomes = Counter()
     paid: Counter = Counter()
     invoices = due_invoices(con, payment_methods or {})
-    for invoice in invoices:
-        outcome = workflow.collect(invoice)
+    for invoice, outcome in zip(invoices, workflow.collect_all(invoices), strict=True):
         outcomes[outcome.status] += 1
         if outcome.status == "SUCCEEDED":
             paid[invoice.currency] += invoice.amount_due

@@ -93,30 +93,55 @@ def minor_amount(amount: Decimal, currency: str) -> int:
 
 
 class _Failed(Exception):
-    def __init__(self, action: str, reason: str):
+    def __init__(self, reason: str):
         super().__init__(reason)
-        self.action = action
         self.reason = reason
 
 
 @dataclass
 class PaymentWorkflow:
+    """Runs the workflow for a batch of invoices action by action ("waves"): every invoice
+    of the batch does its first action, the tries are logged in one transaction, then the
+    second action, and so on. A crash drill fires right after an action's wave is logged."""
+
     store: WorkflowStore
     provider: PaymentProvider
     faults: FaultInjector = field(default_factory=FaultInjector)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     paid_at: datetime | None = None  # the billing clock of the night that collects
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    batch_size: int = 1000
+    _recorded: set[str] = field(default_factory=set)  # runs whose payment is stored
 
     def collect(self, invoice: DueInvoice) -> Outcome:
-        """One attempt of the invoice's run; never raises for a provider's failure."""
-        key = idempotency_key(invoice.invoice_id, invoice.amount_due, invoice.currency)
-        run_id = run_id_of(invoice.invoice_id)
-        existing = self.store.run(run_id)
-        if existing is not None and existing["status"] == "SUCCEEDED":
-            return Outcome(run_id, invoice.invoice_id, "SUCCEEDED", existing["attempts"])
-        attempt = self.store.begin_attempt(
-            {
+        return self.collect_all([invoice])[0]
+
+    def collect_all(self, invoices: list[DueInvoice]) -> list[Outcome]:
+        """One attempt of each invoice's run; never raises for a provider's failure."""
+        open_runs = self.store.open_runs()
+        succeeded = {
+            r["run_id"]: r["attempts"]
+            for r in self.store.rows(
+                "select run_id, attempts from billing.workflow_runs where status = 'SUCCEEDED'"
+            )
+        }
+        outcomes = []
+        for start in range(0, len(invoices), self.batch_size):
+            batch = invoices[start : start + self.batch_size]
+            outcomes.extend(self._batch(batch, open_runs, succeeded))
+        return outcomes
+
+    def _batch(self, invoices, open_runs, succeeded) -> list[Outcome]:
+        contexts, outcomes, new_runs, resumed = [], {}, [], []
+        for invoice in invoices:
+            run_id = run_id_of(invoice.invoice_id)
+            if run_id in succeeded:
+                outcomes[run_id] = Outcome(
+                    run_id, invoice.invoice_id, "SUCCEEDED", succeeded[run_id]
+                )
+                continue
+            key = idempotency_key(invoice.invoice_id, invoice.amount_due, invoice.currency)
+            run = {
                 "run_id": run_id,
                 "workflow": WORKFLOW,
                 "invoice_id": invoice.invoice_id,
@@ -126,97 +151,192 @@ class PaymentWorkflow:
                 "amount": invoice.amount_due,
                 "currency": invoice.currency,
                 "provider": self.provider.name,
-            },
-            self.now(),
-        )
-        done = self.store.done_actions(run_id)
-        context = _Context(invoice, run_id, key, attempt)
-        try:
-            for order, action in enumerate(ACTIONS, start=1):
-                if action in done:
+                "status": "IN_PROGRESS",
+                "started_at": self.now(),
+            }
+            existing = open_runs.get(run_id)
+            if existing is None:
+                new_runs.append({**run, "attempts": 1})
+                context = _Context(invoice, run_id, key, 1, {})
+            else:
+                resumed.append({**run, "attempts": existing["attempts"] + 1})
+                context = _Context(invoice, run_id, key, existing["attempts"] + 1, existing["done"])
+            contexts.append(context)
+        self.store.begin_attempts(new_runs, resumed)
+
+        active = contexts
+        for order, action in enumerate(ACTIONS, start=1):
+            logs: list[dict] = []
+            for context in active:
+                if action in context.done:
                     stamp = self.now()
-                    self.store.log_action(
-                        run_id=run_id,
-                        attempt=attempt,
-                        action_order=order,
-                        action=action,
-                        try_number=0,
-                        status="SKIPPED_ALREADY_DONE",
-                        request=None,
-                        response=done[action],
-                        error=None,
-                        started_at=stamp,
-                        finished_at=stamp,
+                    logs.append(
+                        context.log(
+                            order,
+                            action,
+                            0,
+                            "SKIPPED_ALREADY_DONE",
+                            None,
+                            context.done[action],
+                            None,
+                            stamp,
+                            stamp,
+                        )
                     )
-                    context.results[action] = done[action]
-                    continue
-                self._perform(context, order, action)
-        except _Failed as failure:
-            self.store.finish_run(run_id, "FAILED", self.now(), failure.action, failure.reason)
-            return Outcome(
-                run_id, invoice.invoice_id, "FAILED", attempt, failure.action, failure.reason
-            )
-        self.store.finish_run(run_id, "SUCCEEDED", self.now())
-        return Outcome(run_id, invoice.invoice_id, "SUCCEEDED", attempt)
-
-    def _perform(self, context: _Context, order: int, action: str) -> None:
-        step = getattr(self, f"_{action}")
-        for try_number in range(1, self.retry.max_tries + 1):
-            started = self.now()
-            request = context.request(action)
-
-            def log(status, response=None, error=None, n=try_number, sent=request, at=started):
-                self.store.log_action(
-                    run_id=context.run_id,
-                    attempt=context.attempt,
-                    action_order=order,
-                    action=action,
-                    try_number=n,
-                    status=status,
-                    request=sent,
-                    response=response,
-                    error=error,
-                    started_at=at,
-                    finished_at=self.now(),
-                )
-
-            try:
-                self.faults.before_call(context.run_id, action)
+                    context.results[action] = context.done[action]
+            todo = [c for c in active if action not in c.done]
+            performed = self._wave(todo, order, action, logs)
+            with self.store.transaction():
+                self.store.append_logs(logs)
                 if action == "record_payment":
-                    # A local write: the payment and its log commit together (unless a drill
-                    # loses the "response": then the write stands and the log says FAILED).
-                    with self.store.transaction():
-                        response = step(context, request)
-                        lost = self.faults.lose_response(context.run_id, action)
-                        if not lost:
-                            log("SUCCEEDED", response)
-                else:
+                    self._record(performed)
+            if performed:
+                self.faults.after_logged(action)
+            active = [c for c in active if c.failure is None]
+
+        finished_at = self.now()
+        finished = []
+        for context in contexts:
+            status = "FAILED" if context.failure else "SUCCEEDED"
+            failed_action, reason = context.failure or (None, None)
+            finished.append(
+                {
+                    "run_id": context.run_id,
+                    "status": status,
+                    "finished_at": finished_at,
+                    "failed_action": failed_action,
+                    "failure_reason": reason,
+                }
+            )
+            outcomes[context.run_id] = Outcome(
+                context.run_id,
+                context.invoice.invoice_id,
+                status,
+                context.attempt,
+                failed_action,
+                reason,
+            )
+        self.store.finish_runs(finished)
+        return [outcomes[run_id_of(i.invoice_id)] for i in invoices]
+
+    def _wave(self, todo: list[_Context], order: int, action: str, logs: list[dict]):
+        """Perform `action` for every run in `todo`, retrying transient errors in rounds;
+        returns the runs for which it succeeded."""
+        step = getattr(self, f"_{action}")
+        performed, pending = [], todo
+        if action == "record_payment":
+            self._recorded = self.store.recorded_runs([c.run_id for c in todo])
+        for try_number in range(1, self.retry.max_tries + 1):
+            retry = []
+            for context in pending:
+                started = self.now()
+                request = context.request(action)
+                try:
+                    self.faults.before_call(context.run_id, action)
                     response = step(context, request)
-                    lost = self.faults.lose_response(context.run_id, action)
-                    if not lost:
-                        log("SUCCEEDED", response)
-                if lost:
-                    raise ResponseLost(
-                        f"response of {action} lost after it was performed (injected)"
+                    if self.faults.lose_response(context.run_id, action):
+                        if action == "record_payment":  # performed: written, then "lost"
+                            with self.store.transaction():
+                                self._record([context])
+                            self._recorded.add(context.run_id)
+                        raise ResponseLost(
+                            f"response of {action} lost after it was performed (injected)"
+                        )
+                except (InjectedError, TransientProviderError) as error:
+                    logs.append(
+                        context.log(
+                            order,
+                            action,
+                            try_number,
+                            "FAILED",
+                            request,
+                            None,
+                            str(error),
+                            started,
+                            self.now(),
+                        )
                     )
-            except (InjectedError, TransientProviderError) as error:
-                log("FAILED", error=str(error))
-                if try_number == self.retry.max_tries:
-                    raise _Failed(
-                        action, f"{action} failed {try_number} times; last error: {error}"
-                    ) from error
-                self.retry.sleep(self.retry.backoff_seconds * 2 ** (try_number - 1))
-                continue
-            except PaymentDeclined as error:
-                log("FAILED", error=str(error))
-                raise _Failed(action, f"payment declined: {error}") from error
-            except Exception as error:  # noqa: BLE001 - one invoice's failure stays its own
-                message = f"{type(error).__name__}: {error}"
-                log("FAILED", error=message)
-                raise _Failed(action, message) from error
-            context.results[action] = response
-            self.faults.after_logged(action)
-            return
+                    if try_number == self.retry.max_tries:
+                        context.failure = (
+                            action,
+                            f"{action} failed {try_number} times; last error: {error}",
+                        )
+                    else:
+                        retry.append(context)
+                    continue
+                except PaymentDeclined as error:
+                    logs.append(
+                        context.log(
+                            order,
+                            action,
+                            try_number,
+                            "FAILED",
+                            request,
+                            None,
+                            str(error),
+                            started,
+                            self.now(),
+                        )
+                    )
+                    context.failure = (action, f"payment declined: {error}")
+                    continue
+                except Exception as error:  # noqa: BLE001 - one invoice's failure stays its own
+                    message = f"{type(error).__name__}: {error}"
+                    logs.append(
+                        context.log(
+                            order,
+                            action,
+                            try_number,
+                            "FAILED",
+                            request,
+                            None,
+                            message,
+                            started,
+                            self.now(),
+                        )
+                    )
+                    context.failure = (action, message)
+                    continue
+                logs.append(
+                    context.log(
+                        order,
+                        action,
+                        try_number,
+                        "SUCCEEDED",
+                        request,
+                        response,
+                        None,
+                        started,
+                        self.now(),
+                    )
+                )
+                context.results[action] = response
+                performed.append(context)
+            self.provider.flush()
+            if not retry:
+                break
+            self.retry.sleep(self.retry.backoff_seconds * 2 ** (try_number - 1))
+            pending = retry
+        return performed
+
+    def _record(self, performed: list[_Context]) -> None:
+        """record_payment's write, in the transaction of its log rows."""
+        already = self.store.recorded_runs([c.run_id for c in performed])
+        self.store.record_payments(
+            [
+                {
+                    "invoice_id": c.invoice.invoice_id,
+                    "run_id": c.run_id,
+                    "amount": c.invoice.amount_due,
+                    "currency": c.invoice.currency,
+                    "provider": self.provider.name,
+                    "provider_payment_id": c.results["confirm_payment_intent"]["id"],
+                    "paid_at": self.paid_at or self.now(),
+                }
+                for c in performed
+                if c.run_id not in already
+            ]
+        )
 
     # ------------------------------------------------------------ the actions
 
@@ -266,20 +386,13 @@ class PaymentWorkflow:
         return {**confirmed, "found_by_lookup": False}
 
     def _record_payment(self, context: _Context, request: dict) -> dict:
-        inv = context.invoice
-        inserted = self.store.record_payment(
-            invoice_id=inv.invoice_id,
-            run_id=context.run_id,
-            amount=inv.amount_due,
-            currency=inv.currency,
-            provider=self.provider.name,
-            provider_payment_id=request["payment_intent"],
-            paid_at=self.paid_at or self.now(),
-        )
+        # The write itself happens with the wave's log rows (one transaction, _record);
+        # a payment already recorded by an earlier attempt is not written twice.
+        already = context.run_id in self._recorded
         return {
-            "invoice_id": inv.invoice_id,
-            "amount_paid": format(inv.amount_due, "f"),
-            "already_recorded": not inserted,
+            "invoice_id": context.invoice.invoice_id,
+            "amount_paid": format(context.invoice.amount_due, "f"),
+            "already_recorded": already,
         }
 
 
@@ -289,7 +402,24 @@ class _Context:
     run_id: str
     key: str
     attempt: int
+    done: dict[str, dict]  # results of actions that succeeded in earlier attempts
     results: dict[str, dict] = field(default_factory=dict)
+    failure: tuple[str, str] | None = None  # (action, reason)
+
+    def log(self, order, action, try_number, status, request, response, error, started, finished):
+        return {
+            "run_id": self.run_id,
+            "attempt": self.attempt,
+            "action_order": order,
+            "action": action,
+            "try_number": try_number,
+            "status": status,
+            "request": request,
+            "response": response,
+            "error": error,
+            "started_at": started,
+            "finished_at": finished,
+        }
 
     def request(self, action: str) -> dict:
         """What the action sends, from the invoice and the results of the actions before."""

@@ -73,6 +73,9 @@ class PaymentProvider(Protocol):
 
     def list_payment_intents(self) -> list[dict]: ...
 
+    def flush(self) -> None:
+        """Make the calls so far durable (a no-op for a remote provider)."""
+
 
 def _intent(obj) -> dict:
     """A payment intent as the workflow logs it (Stripe object or sandbox row)."""
@@ -103,12 +106,31 @@ class SandboxProvider:
     """An in-process provider whose state lives in the warehouse (schema payment_sandbox).
 
     It behaves like Stripe where the workflow relies on it: every create honours its
-    Idempotency-Key, lists are strongly consistent, declining test payment methods decline
-    at confirmation, confirming a succeeded intent is an error. Each call commits at once,
-    as a remote provider would, so a crash after it leaves its effect behind.
+    Idempotency-Key, lookups are strongly consistent, declining test payment methods decline
+    at confirmation, confirming a succeeded intent is an error. Calls work on its state in
+    memory; `flush()` (after every wave of calls, before the workflow logs them) makes them
+    durable in one transaction, so a crash after a logged action leaves the effect behind,
+    and a crash before it leaves neither the effect nor its log: never one without the other.
     """
 
     name = "sandbox"
+
+    COLUMNS = {
+        "customers": ("id", "name", "email", "metadata", "created_at"),
+        "payment_intents": (
+            "id",
+            "customer",
+            "amount",
+            "currency",
+            "payment_method",
+            "status",
+            "metadata",
+            "latest_charge",
+            "last_error",
+            "created_at",
+        ),
+        "idempotency_keys": ("idempotency_key", "object_id"),
+    }
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
@@ -127,94 +149,144 @@ class SandboxProvider:
             f"""create table if not exists {SANDBOX_SCHEMA}.idempotency_keys (
                 idempotency_key varchar, object_id varchar)"""
         )
+        self._customers: dict[str, dict] = {}
+        self._customer_by_ref: dict[str, str] = {}
+        self._intents: dict[str, dict] = {}
+        self._intent_by_key: dict[tuple[str, str], str] = {}
+        self._replays: dict[str, str] = {}
+        self._dirty: dict[str, set[str]] = {t: set() for t in self.COLUMNS}
+        for row in self._load("customers"):
+            self._put_customer(row)
+        for row in self._load("payment_intents"):
+            self._put_intent(row)
+        for row in self._load("idempotency_keys"):
+            self._replays[row["idempotency_key"]] = row["object_id"]
 
-    def _rows(self, sql: str, params=()) -> list[dict]:
-        cursor = self._con.execute(sql, list(params))
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def _replayed(self, idempotency_key: str) -> str | None:
-        rows = self._rows(
-            f"select object_id from {SANDBOX_SCHEMA}.idempotency_keys where idempotency_key = ?",
-            [idempotency_key],
+    def _load(self, table: str) -> list[dict]:
+        cursor = self._con.execute(
+            f"select * from {SANDBOX_SCHEMA}.{table} order by "
+            + ("idempotency_key" if table == "idempotency_keys" else "created_at, id")
         )
-        return rows[0]["object_id"] if rows else None
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        for row in rows:
+            if "metadata" in row:
+                row["metadata"] = json.loads(row["metadata"])
+        return rows
 
-    def _customer(self, row: dict) -> dict:
-        return {"id": row["id"], "metadata": json.loads(row["metadata"]), "email": row["email"]}
+    def _put_customer(self, row: dict) -> None:
+        self._customers[row["id"]] = row
+        self._customer_by_ref.setdefault(row["metadata"].get(CUSTOMER_KEY), row["id"])
+
+    def _put_intent(self, row: dict) -> None:
+        self._intents[row["id"]] = row
+        key = row["metadata"].get(IDEMPOTENCY_KEY)
+        self._intent_by_key.setdefault((row["customer"], key), row["id"])
+
+    def flush(self) -> None:
+        """Write what changed since the last flush, in one transaction."""
+        import pyarrow as pa
+
+        if not any(self._dirty.values()):
+            return
+        sources = {
+            "customers": self._customers,
+            "payment_intents": self._intents,
+            "idempotency_keys": {
+                k: {"idempotency_key": k, "object_id": v} for k, v in self._replays.items()
+            },
+        }
+        self._con.execute("begin transaction")
+        try:
+            for table, ids in self._dirty.items():
+                if not ids:
+                    continue
+                columns = self.COLUMNS[table]
+                rows = [sources[table][i] for i in sorted(ids)]
+                data = {
+                    c: [json.dumps(r[c], sort_keys=True) if c == "metadata" else r[c] for r in rows]
+                    for c in columns
+                }
+                self._con.register("changed", pa.table(data))
+                key = columns[0]
+                self._con.execute(
+                    f"delete from {SANDBOX_SCHEMA}.{table} where {key} in (select {key} from changed)"
+                )
+                self._con.execute(
+                    f"insert into {SANDBOX_SCHEMA}.{table} ({', '.join(columns)}) "
+                    f"select {', '.join(columns)} from changed"
+                )
+                self._con.unregister("changed")
+            self._con.execute("commit")
+        except BaseException:
+            self._con.execute("rollback")
+            raise
+        self._dirty = {t: set() for t in self.COLUMNS}
+
+    def _remember(self, idempotency_key: str, object_id: str) -> None:
+        self._replays[idempotency_key] = object_id
+        self._dirty["idempotency_keys"].add(idempotency_key)
+
+    @staticmethod
+    def _customer(row: dict) -> dict:
+        return {"id": row["id"], "metadata": dict(row["metadata"]), "email": row["email"]}
 
     def find_customer(self, customer_id: str, email: str | None) -> dict | None:
-        for row in self._rows(f"select * from {SANDBOX_SCHEMA}.customers order by created_at"):
-            if json.loads(row["metadata"]).get(CUSTOMER_KEY) == customer_id:
-                return self._customer(row)
-        return None
+        found = self._customer_by_ref.get(customer_id)
+        return self._customer(self._customers[found]) if found else None
 
     def create_customer(self, customer_id, name, email, idempotency_key) -> dict:
-        replayed = self._replayed(idempotency_key)
+        replayed = self._replays.get(idempotency_key)
         if replayed is None:
             replayed = f"cus_sbx_{uuid.uuid4().hex[:16]}"
-            self._con.execute("begin transaction")
-            self._con.execute(
-                f"insert into {SANDBOX_SCHEMA}.customers values (?, ?, ?, ?, ?)",
-                [replayed, name, email, json.dumps({CUSTOMER_KEY: customer_id}), datetime.now(UTC)],
+            self._put_customer(
+                {
+                    "id": replayed,
+                    "name": name,
+                    "email": email,
+                    "metadata": {CUSTOMER_KEY: customer_id},
+                    "created_at": datetime.now(UTC),
+                }
             )
-            self._con.execute(
-                f"insert into {SANDBOX_SCHEMA}.idempotency_keys values (?, ?)",
-                [idempotency_key, replayed],
-            )
-            self._con.execute("commit")
-        row = self._rows(f"select * from {SANDBOX_SCHEMA}.customers where id = ?", [replayed])
-        return self._customer(row[0])
+            self._dirty["customers"].add(replayed)
+            self._remember(idempotency_key, replayed)
+        return self._customer(self._customers[replayed])
 
     def _intent_row(self, payment_intent_id: str) -> dict:
-        rows = self._rows(
-            f"select * from {SANDBOX_SCHEMA}.payment_intents where id = ?", [payment_intent_id]
-        )
-        if not rows:
+        row = self._intents.get(payment_intent_id)
+        if row is None:
             raise ProviderError(f"sandbox: no such payment intent {payment_intent_id!r}")
-        row = rows[0]
-        row["metadata"] = json.loads(row["metadata"])
         return row
 
     def find_payment_intent(self, provider_customer, idempotency_key) -> dict | None:
-        for row in self._rows(
-            f"""select id from {SANDBOX_SCHEMA}.payment_intents where customer = ?
-                order by created_at""",
-            [provider_customer],
-        ):
-            intent = self._intent_row(row["id"])
-            if intent["metadata"].get(IDEMPOTENCY_KEY) == idempotency_key:
-                return _intent(intent)
-        return None
+        found = self._intent_by_key.get((provider_customer, idempotency_key))
+        return _intent(self._intents[found]) if found else None
 
     def create_payment_intent(
         self, *, provider_customer, amount, currency, payment_method, metadata, idempotency_key
     ) -> dict:
-        replayed = self._replayed(idempotency_key)
+        replayed = self._replays.get(idempotency_key)
         if replayed is None:
             if amount <= 0:
                 raise ProviderError(f"sandbox: amount must be positive, got {amount}")
             replayed = f"pi_sbx_{uuid.uuid4().hex[:16]}"
-            self._con.execute("begin transaction")
-            self._con.execute(
-                f"""insert into {SANDBOX_SCHEMA}.payment_intents
-                    values (?, ?, ?, ?, ?, 'requires_confirmation', ?, null, null, ?)""",
-                [
-                    replayed,
-                    provider_customer,
-                    amount,
-                    currency.lower(),
-                    payment_method,
-                    json.dumps(metadata, sort_keys=True),
-                    datetime.now(UTC),
-                ],
+            self._put_intent(
+                {
+                    "id": replayed,
+                    "customer": provider_customer,
+                    "amount": amount,
+                    "currency": currency.lower(),
+                    "payment_method": payment_method,
+                    "status": "requires_confirmation",
+                    "metadata": dict(metadata),
+                    "latest_charge": None,
+                    "last_error": None,
+                    "created_at": datetime.now(UTC),
+                }
             )
-            self._con.execute(
-                f"insert into {SANDBOX_SCHEMA}.idempotency_keys values (?, ?)",
-                [idempotency_key, replayed],
-            )
-            self._con.execute("commit")
-        return _intent(self._intent_row(replayed))
+            self._dirty["payment_intents"].add(replayed)
+            self._remember(idempotency_key, replayed)
+        return _intent(self._intents[replayed])
 
     def retrieve_payment_intent(self, payment_intent_id) -> dict:
         return _intent(self._intent_row(payment_intent_id))
@@ -226,28 +298,18 @@ class SandboxProvider:
                 f"sandbox: payment intent {payment_intent_id} cannot be confirmed "
                 f"in status {intent['status']}"
             )
+        self._dirty["payment_intents"].add(payment_intent_id)
         if intent["payment_method"] in DECLINING_PAYMENT_METHODS:
-            error = "card_declined: Your card was declined."
-            self._con.execute(
-                f"""update {SANDBOX_SCHEMA}.payment_intents
-                    set status = 'requires_payment_method', last_error = ? where id = ?""",
-                [error, payment_intent_id],
-            )
-            raise PaymentDeclined(error)
-        self._con.execute(
-            f"""update {SANDBOX_SCHEMA}.payment_intents
-                set status = 'succeeded', latest_charge = ?, last_error = null where id = ?""",
-            [f"ch_sbx_{uuid.uuid4().hex[:16]}", payment_intent_id],
-        )
-        return _intent(self._intent_row(payment_intent_id))
+            intent["status"] = "requires_payment_method"
+            intent["last_error"] = "card_declined: Your card was declined."
+            raise PaymentDeclined(intent["last_error"])
+        intent["status"] = "succeeded"
+        intent["latest_charge"] = f"ch_sbx_{uuid.uuid4().hex[:16]}"
+        intent["last_error"] = None
+        return _intent(intent)
 
     def list_payment_intents(self) -> list[dict]:
-        return [
-            _intent(self._intent_row(r["id"]))
-            for r in self._rows(
-                f"select id from {SANDBOX_SCHEMA}.payment_intents order by created_at, id"
-            )
-        ]
+        return [_intent(row) for row in self._intents.values()]
 
 
 # ---------------------------------------------------------------- Stripe
@@ -373,3 +435,6 @@ class StripeProvider:
 
     def list_payment_intents(self) -> list[dict]:
         return [_intent(i) for i in self._intents(None)]
+
+    def flush(self) -> None:
+        """Stripe keeps what it did; nothing to write."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal
 
 import duckdb
@@ -72,12 +71,47 @@ def _json(value) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
+def _arrow(rows: list[dict], columns: dict[str, str]):
+    import pyarrow as pa
+
+    def cell(value):
+        if isinstance(value, Decimal):
+            return format(value, "f")
+        if isinstance(value, dict | list):
+            return _json(value)
+        return value
+
+    return pa.table(
+        {
+            name: pa.array([cell(r.get(name)) for r in rows], type=_ARROW[kind])
+            for name, kind in columns.items()
+        }
+    )
+
+
+def _arrow_types():
+    import pyarrow as pa
+
+    return {
+        "varchar": pa.string(),
+        MONEY: pa.string(),
+        "integer": pa.int64(),
+        "timestamptz": pa.timestamp("us", tz="UTC"),
+    }
+
+
+_ARROW: dict = {}
+
+
 class WorkflowStore:
-    """Reads and writes the workflow tables over one warehouse connection."""
+    """Reads and writes the workflow tables over one warehouse connection, a batch of runs
+    at a time (one statement per batch, not per run: nights can have tens of thousands)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         ensure_payment_tables(con)
+        if not _ARROW:
+            _ARROW.update(_arrow_types())
 
     def rows(self, sql: str, params=()) -> list[dict]:
         cursor = self.con.execute(sql, list(params))
@@ -94,123 +128,88 @@ class WorkflowStore:
             self.con.execute("rollback")
             raise
 
+    def _insert(self, table: str, rows: list[dict]) -> None:
+        if not rows:
+            return
+        columns = PAYMENT_TABLES[table]
+        self.con.register("new_rows", _arrow(rows, columns))
+        select = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns.items())
+        try:
+            self.con.execute(f"insert into billing.{table} select {select} from new_rows")
+        finally:
+            self.con.unregister("new_rows")
+
     # ------------------------------------------------------------ runs
 
-    def run(self, run_id: str) -> dict | None:
-        found = self.rows("select * from billing.workflow_runs where run_id = ?", [run_id])
-        return found[0] if found else None
-
-    def begin_attempt(self, run: dict, now: datetime) -> int:
-        """A new run (attempt 1) or the next attempt of an unfinished one."""
-        existing = self.run(run["run_id"])
-        if existing is None:
-            row = {**run, "status": "IN_PROGRESS", "attempts": 1, "started_at": now}
-            names = ", ".join(WORKFLOW_RUN_COLUMNS)
-            marks = ", ".join("?" for _ in WORKFLOW_RUN_COLUMNS)
-            self.con.execute(
-                f"insert into billing.workflow_runs ({names}) values ({marks})",
-                [row.get(name) for name in WORKFLOW_RUN_COLUMNS],
-            )
-            return 1
-        attempt = existing["attempts"] + 1
-        self.con.execute(
-            """update billing.workflow_runs
-               set status = 'IN_PROGRESS', attempts = ?, failed_action = null,
-                   failure_reason = null, finished_at = null, provider = ?
-               where run_id = ?""",
-            [attempt, run["provider"], run["run_id"]],
-        )
-        return attempt
-
-    def finish_run(
-        self,
-        run_id: str,
-        status: str,
-        now: datetime,
-        failed_action: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.con.execute(
-            """update billing.workflow_runs
-               set status = ?, finished_at = ?, failed_action = ?, failure_reason = ?
-               where run_id = ?""",
-            [status, now, failed_action, reason, run_id],
-        )
-
-    # ------------------------------------------------------------ action logs
-
-    def done_actions(self, run_id: str) -> dict[str, dict]:
-        """Each action that succeeded in some attempt, with its recorded result."""
-        return {
-            r["action"]: json.loads(r["response"])
-            for r in self.rows(
-                """select action, response from billing.workflow_action_logs
-                   where run_id = ? and status = 'SUCCEEDED'
-                   order by attempt, try_number""",
-                [run_id],
-            )
+    def open_runs(self) -> dict[str, dict]:
+        """Every run not yet SUCCEEDED, with the results of its actions that succeeded."""
+        runs = {
+            r["run_id"]: {**r, "done": {}}
+            for r in self.rows("select * from billing.workflow_runs where status <> 'SUCCEEDED'")
         }
+        for r in self.rows(
+            """select l.run_id, l.action, l.response from billing.workflow_action_logs l
+               join billing.workflow_runs r using (run_id)
+               where r.status <> 'SUCCEEDED' and l.status = 'SUCCEEDED'
+               order by l.attempt, l.try_number"""
+        ):
+            runs[r["run_id"]]["done"][r["action"]] = json.loads(r["response"])
+        return runs
 
-    def log_action(
-        self,
-        *,
-        run_id: str,
-        attempt: int,
-        action_order: int,
-        action: str,
-        try_number: int,
-        status: str,
-        request,
-        response,
-        error: str | None,
-        started_at: datetime,
-        finished_at: datetime,
-    ) -> None:
-        self.con.execute(
-            f"insert into billing.workflow_action_logs ({', '.join(ACTION_LOG_COLUMNS)}) "
-            f"values ({', '.join('?' for _ in ACTION_LOG_COLUMNS)})",
-            [
-                f"{run_id}:{attempt}:{action_order}:{try_number}",
-                run_id,
-                attempt,
-                action_order,
-                action,
-                try_number,
-                status,
-                _json(request),
-                _json(response),
-                error,
-                started_at,
-                finished_at,
-            ],
-        )
+    def begin_attempts(self, new_runs: list[dict], resumed: list[dict]) -> None:
+        """Insert new runs (attempt 1); move resumed ones to their next attempt."""
+        with self.transaction():
+            self._insert("workflow_runs", new_runs)
+            if resumed:
+                self.con.register("resumed", _arrow(resumed, WORKFLOW_RUN_COLUMNS))
+                try:
+                    self.con.execute(
+                        """update billing.workflow_runs w
+                           set status = 'IN_PROGRESS', attempts = r.attempts,
+                               failed_action = null, failure_reason = null,
+                               finished_at = null, provider = r.provider
+                           from resumed r where w.run_id = r.run_id"""
+                    )
+                finally:
+                    self.con.unregister("resumed")
 
-    # ------------------------------------------------------------ payments
+    def finish_runs(self, finished: list[dict]) -> None:
+        """Rows with run_id, status, finished_at, failed_action, failure_reason."""
+        if not finished:
+            return
+        self.con.register("finished", _arrow(finished, WORKFLOW_RUN_COLUMNS))
+        try:
+            self.con.execute(
+                """update billing.workflow_runs w
+                   set status = f.status, finished_at = cast(f.finished_at as timestamptz),
+                       failed_action = f.failed_action, failure_reason = f.failure_reason
+                   from finished f where w.run_id = f.run_id"""
+            )
+        finally:
+            self.con.unregister("finished")
 
-    def record_payment(
-        self,
-        *,
-        invoice_id: str,
-        run_id: str,
-        amount: Decimal,
-        currency: str,
-        provider: str,
-        provider_payment_id: str,
-        paid_at: datetime,
-    ) -> bool:
-        """Store the payment once per run; False when it was already there."""
-        if self.rows("select 1 from billing.invoice_payments where run_id = ?", [run_id]):
-            return False
-        self.con.execute(
-            "insert into billing.invoice_payments values (?, ?, cast(? as decimal(38, 12)), ?, ?, ?, ?)",
-            [
-                invoice_id,
-                run_id,
-                format(amount, "f"),
-                currency,
-                provider,
-                provider_payment_id,
-                paid_at,
-            ],
-        )
-        return True
+    # ------------------------------------------------------------ action logs, payments
+
+    def append_logs(self, logs: list[dict]) -> None:
+        for row in logs:
+            row["log_id"] = (
+                f"{row['run_id']}:{row['attempt']}:{row['action_order']}:{row['try_number']}"
+            )
+        self._insert("workflow_action_logs", logs)
+
+    def recorded_runs(self, run_ids: list[str]) -> set[str]:
+        if not run_ids:
+            return set()
+        self.con.register("ids", _arrow([{"run_id": r} for r in run_ids], {"run_id": "varchar"}))
+        try:
+            return {
+                r[0]
+                for r in self.con.execute(
+                    "select run_id from billing.invoice_payments where run_id in (select run_id from ids)"
+                ).fetchall()
+            }
+        finally:
+            self.con.unregister("ids")
+
+    def record_payments(self, payments: list[dict]) -> None:
+        self._insert("invoice_payments", payments)
