@@ -54,7 +54,7 @@ EVENTS = [
 ]
 
 
-def write_catalog(folder: Path, *, rate: str = "0.01") -> Path:
+def write_catalog(folder: Path, *, rate: str = "0.01", since: str = "2026-10-01") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pricing.yaml").write_text(PRICING.replace("RATE", rate))
     (folder / "customers.csv").write_text(
@@ -66,7 +66,7 @@ def write_catalog(folder: Path, *, rate: str = "0.01") -> Path:
     )
     (folder / "plan_assignments.csv").write_text(
         "assignment_id,account_id,plan_id,effective_from,effective_until\n"
-        "asg_a,acc_a,basic,2026-10-01,\nasg_b,acc_b,basic,2026-10-01,\n"
+        f"asg_a,acc_a,basic,{since},\nasg_b,acc_b,basic,{since},\n"
     )
     return folder
 
