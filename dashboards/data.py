@@ -254,6 +254,23 @@ def line_events(version: str, invoice_id: str, rate_card_id: str) -> pd.DataFram
 
 
 @snapshot_query
+def line_rules(
+    version: str, invoice_id: str, rate_card_id: str | None, rule_id: str | None
+) -> pd.DataFrame:
+    """The rule evaluations that touched one line: the rule that wrote it (PRICING_RULE_*
+    lines), or the rules whose target is the line's rate card (revenue.X or usage.X)."""
+    return _query(
+        """select rule_order, rule_id, rule_name, outcome, action_type, target,
+                  computation_result, old_revenue, new_revenue, old_usage, new_usage, variables
+           from marts.fct_pricing_rule_log
+           where invoice_id = ?
+             and (rule_id = ? or target = 'revenue.' || ? or target = 'usage.' || ?)
+           order by rule_order, rule_id""",
+        [invoice_id, rule_id, rate_card_id, rate_card_id],
+    )
+
+
+@snapshot_query
 def rule_log(version: str, invoice_id: str) -> pd.DataFrame:
     """Finance drill-down: every pricing rule evaluated on one invoice, with its variables."""
     return _query(

@@ -35,6 +35,11 @@ def _present(value) -> bool:
     return value is not None and not pd.isna(value)
 
 
+def or_none(value):
+    """A cell as a query parameter: pandas' missing values (NaN, NA) become None."""
+    return value if _present(value) else None
+
+
 def describe_rate_card(card: dict, slabs: list[dict], currency: str) -> str:
     """One rate card in words, as a customer reads their price."""
     name = card["rate_card_id"]

@@ -68,15 +68,30 @@ lines["currency"] = currency
 st.markdown("**Line items**")
 ui.table(ui.money_columns(lines, ["unit_amount", "amount"]).drop(columns=["currency"]))
 
-usage_cards = lines.loc[lines["line_type"] == "USAGE", "rate_card_id"].tolist()
-if usage_cards:
-    card = st.selectbox("Events behind the usage line", usage_cards, key="line")
-    events = data.line_events(invoice_id, card)
+# One label per line (its type and the ids that name it), the line's id behind it.
+line_ids = {
+    " · ".join(
+        [row.line_type]
+        + [v for v in (row.rate_card_id, row.rule_id, row.credit_id) if ui.or_none(v)]
+    ): row.line_item_id
+    for row in lines.itertuples()
+}
+picked = st.selectbox("Drill into a line", list(line_ids), key="line")
+line = lines.set_index("line_item_id").loc[line_ids[picked]]
+if line["line_type"] == "USAGE":
+    events = data.line_events(invoice_id, line["rate_card_id"])
+    st.markdown(f"**Events behind {line['rate_card_id']}**")
     st.caption(
         f"{len(events)} event(s); their attributed amounts (unrounded) add up to the line "
         "before rounding."
     )
     ui.table(events)
+touched = data.line_rules(invoice_id, ui.or_none(line["rate_card_id"]), ui.or_none(line["rule_id"]))
+st.markdown("**Rules that changed this line**")
+if touched.empty:
+    st.caption("No pricing rule targets this line.")
+else:
+    ui.table(touched)
 
 st.markdown("**Pricing rules evaluated on this invoice**")
 rules = data.rule_log(invoice_id)

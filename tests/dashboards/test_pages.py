@@ -67,7 +67,8 @@ def test_invoice_drills_down_to_lines_events_and_rules(app_env, finance):
     assert by_type["PRICING_RULE_ADDITION"] == "-1.71 USD"
     assert by_type["CREDIT"] == "-6.00 USD"
 
-    at.selectbox(key="line").set_value("calls").run()
+    line = at.selectbox(key="line")
+    line.select_index(line.options.index("USAGE · calls")).run()
     events = at.dataframe[2].value
     # 12 October calls billed; the late one (received after finalization) is not among them.
     assert len(events) == 12 and LATE_EVENT_ID not in set(events["event_id"])
@@ -75,9 +76,17 @@ def test_invoice_drills_down_to_lines_events_and_rules(app_env, finance):
     shares = [float(x) for x in events.sort_values("event_timestamp")["attributed_amount"]]
     assert shares == [0.10] * 10 + [0.05, 0.05]
 
+    assert "No pricing rule targets this line." in shown_text(at)
     rules = at.dataframe[3].value
     assert rules["rule_id"].tolist() == ["loyalty"]
     assert rules["outcome"].tolist() == ["CONDITION_TRUE"]
+
+    # The loyalty line leads to the rule that wrote it: 10% of 17.10, negated.
+    line = at.selectbox(key="line")
+    line.select_index(line.options.index("PRICING_RULE_ADDITION · loyalty")).run()
+    touched = at.dataframe[2].value
+    assert touched["rule_id"].tolist() == ["loyalty"]
+    assert [float(x) for x in touched["computation_result"]] == [-1.71]
 
 
 def test_event_explorer_explains_a_late_event_and_finds_a_tricky_id(app_env, finance):
