@@ -183,3 +183,13 @@ def test_a_bad_token_in_a_browser_shows_the_reason(app_url, browser):
     page = _open(browser, f"{app_url}/cost-metrics?token={expired}&embed=true", "expired")
     assert page.locator('[data-testid="stMetric"]').count() == 0
     page.close()
+
+
+def test_finance_link_lands_on_revenue_and_the_sidebar_keeps_the_token(app_url, browser):
+    page = _open(browser, f"{app_url}/?token={token('finance')}", "Invoiced (USD)")
+    assert _metric(page, "Invoiced (USD)") == "81.69 USD"
+    page.locator('[data-testid="stSidebar"]').get_by_text("Late usage & data quality").click()
+    assert _metric(page, "Late (not billed)") == "1"
+    assert "token=" in page.url
+    _shot(page, "finance-data-quality", charts=1, tables=1)
+    page.close()
