@@ -26,7 +26,6 @@ from bench.harness import (
     AS_OF,
     DATA_DIR,
     SEED,
-    SIZES,
     START,
     Timed,
     child_env,
@@ -65,16 +64,22 @@ def cold(key: str, repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS)
         warehouse = run_dir / "warehouse.duckdb"
         reference_db = run_dir / "reference.duckdb"
         pipeline_runs.append(
-            pipeline_run(data.catalog, data.landing, warehouse, AS_OF, env, run_dir / "pipeline.log")
+            pipeline_run(
+                data.catalog, data.landing, warehouse, AS_OF, env, run_dir / "pipeline.log"
+            )
         )
         reference_runs.append(
-            reference_run(data.catalog, data.landing, reference_db, AS_OF, env, run_dir / "reference.log")
+            reference_run(
+                data.catalog, data.landing, reference_db, AS_OF, env, run_dir / "reference.log"
+            )
         )
         if attempt == 0:
             result = compare(warehouse, reference_db)
             print(f"{key}: {result.describe(limit=0)}", flush=True)
             if not result.ok:
-                raise BenchmarkFailed(f"{key}: the pipeline and the reference disagree:\n{result.describe()}")
+                raise BenchmarkFailed(
+                    f"{key}: the pipeline and the reference disagree:\n{result.describe()}"
+                )
         loads.append(load())
         print(
             f"{key} run {attempt + 1}: pipeline {pipeline_runs[-1].wall_s:.1f} s, "
@@ -106,7 +111,11 @@ def fixed_overhead(repeat: int, work: Path, env: dict) -> dict:
     for _ in range(repeat):
         run_dir = fresh_dir(work / "fixed-overhead")
         landing = fresh_dir(run_dir / "landing")
-        runs.append(pipeline_run(catalog, landing, run_dir / "warehouse.duckdb", AS_OF, env, run_dir / "pipeline.log"))
+        runs.append(
+            pipeline_run(
+                catalog, landing, run_dir / "warehouse.duckdb", AS_OF, env, run_dir / "pipeline.log"
+            )
+        )
         print(f"fixed overhead: {runs[-1].wall_s:.1f} s, load {load()}", flush=True)
     return {
         "wall_s": round(median_of(runs), 2),
@@ -133,12 +142,22 @@ def incremental_data(events_per_month: int, accounts: int) -> Path:
             first = month_start(START, -back)
             days = (month_start(START, 1 - back) - first).days
             generate_events(
-                catalog, root / f"month-{back}", events=events_per_month, days=days,
-                seed=SEED + back, start=first, fmt="parquet",
+                catalog,
+                root / f"month-{back}",
+                events=events_per_month,
+                days=days,
+                seed=SEED + back,
+                start=first,
+                fmt="parquet",
             )
         generate_events(
-            catalog, root / "night", events=events_per_month * NIGHT_DAYS // 30,
-            days=NIGHT_DAYS, seed=SEED + 100, start=START, fmt="parquet",
+            catalog,
+            root / "night",
+            events=events_per_month * NIGHT_DAYS // 30,
+            days=NIGHT_DAYS,
+            seed=SEED + 100,
+            start=START,
+            fmt="parquet",
         )
         (root / "done").write_text("ok\n")
     return root
@@ -155,24 +174,37 @@ def link_landing(target: Path, sources: list[Path]) -> Path:
 def incremental(repeat: int, work: Path, env: dict, events_per_month: int, accounts: int) -> dict:
     root = incremental_data(events_per_month, accounts)
     catalog = root / "catalog"
-    result: dict = {"events_per_history_month": events_per_month,
-                    "night_events": events_per_month * NIGHT_DAYS // 30}
+    result: dict = {
+        "events_per_history_month": events_per_month,
+        "night_events": events_per_month * NIGHT_DAYS // 30,
+    }
     for months in (1, 6):
         base = fresh_dir(work / f"incremental-{months}")
         history = [root / f"month-{back}" for back in range(1, months + 1)]
         history_warehouse = base / "history.duckdb"
         prepared = pipeline_run(
-            catalog, link_landing(base / "landing-history", history), history_warehouse,
-            HISTORY_AS_OF, env, base / "history.log",
+            catalog,
+            link_landing(base / "landing-history", history),
+            history_warehouse,
+            HISTORY_AS_OF,
+            env,
+            base / "history.log",
         )
-        print(f"incremental: {months} closed month(s) prepared in {prepared.wall_s:.1f} s", flush=True)
+        print(
+            f"incremental: {months} closed month(s) prepared in {prepared.wall_s:.1f} s", flush=True
+        )
         landing = link_landing(base / "landing-night", [*history, root / "night"])
         runs = []
         for _ in range(repeat):
             warehouse = base / "night.duckdb"
             shutil.copyfile(history_warehouse, warehouse)
-            runs.append(pipeline_run(catalog, landing, warehouse, NIGHT_AS_OF, env, base / "night.log"))
-            print(f"incremental night after {months}: {runs[-1].wall_s:.1f} s, load {load()}", flush=True)
+            runs.append(
+                pipeline_run(catalog, landing, warehouse, NIGHT_AS_OF, env, base / "night.log")
+            )
+            print(
+                f"incremental night after {months}: {runs[-1].wall_s:.1f} s, load {load()}",
+                flush=True,
+            )
         key = f"after_{months}_month{'s' if months > 1 else ''}_s"
         result[key] = round(median_of(runs), 2)
         result[f"after_{months}_runs_s"] = [round(r.wall_s, 2) for r in runs]
@@ -182,17 +214,32 @@ def incremental(repeat: int, work: Path, env: dict, events_per_month: int, accou
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--sizes", default="1M,10M,100M,10M_jsonl", help="comma-separated: " + ",".join(COLD_KEYS))
+    parser.add_argument(
+        "--sizes", default="1M,10M,100M,10M_jsonl", help="comma-separated: " + ",".join(COLD_KEYS)
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-incremental", action="store_true")
     parser.add_argument("--no-overhead", action="store_true")
-    parser.add_argument("--incremental-events", type=int, default=100_000, help="events per history month")
+    parser.add_argument(
+        "--incremental-events", type=int, default=100_000, help="events per history month"
+    )
+    parser.add_argument(
+        "--incremental-accounts",
+        type=int,
+        default=ACCOUNTS,
+        help="catalog of the incremental night",
+    )
     parser.add_argument("--memory-limit", default=os.environ.get("TALLYHOUSE_MEMORY_LIMIT", "4GiB"))
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--work", default=str(DATA_DIR / "work"))
-    parser.add_argument("--smoke", action="store_true",
-                        help="1k events, 200 accounts, one run, the comparison only; no report")
-    parser.add_argument("--report-only", action="store_true", help="rewrite BENCHMARKS.md from results.json")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="1k events, 200 accounts, one run, the comparison only; no report",
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite BENCHMARKS.md from results.json"
+    )
     args = parser.parse_args(argv)
     if args.report_only:
         write_report(json.loads(RESULTS.read_text()))
@@ -206,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"cold": {"1k": figures}}, indent=2))
             return 0
         results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-        results = {k: v for k, v in results.items() if k in ("cold", "incremental", "fixed_overhead_s", "fixed_overhead")}
+        results = {
+            k: v
+            for k, v in results.items()
+            if k in ("cold", "incremental", "fixed_overhead_s", "fixed_overhead")
+        }
         results.setdefault("cold", {})
         for key in filter(None, args.sizes.split(",")):
             if key not in COLD_KEYS:
@@ -219,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             results["fixed_overhead"] = overhead
             save(results, args)
         if not args.no_incremental:
-            results["incremental"] = incremental(args.repeat, work, env, args.incremental_events, ACCOUNTS)
+            results["incremental"] = incremental(
+                args.repeat, work, env, args.incremental_events, args.incremental_accounts
+            )
             save(results, args)
     except BenchmarkFailed as error:
         print(f"benchmark FAILED: {error}", file=sys.stderr)

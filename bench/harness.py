@@ -160,7 +160,9 @@ def pipeline_run(
     )
 
 
-def reference_run(catalog: Path, landing: Path, out: Path, as_of: str, env: dict, log: Path) -> Timed:
+def reference_run(
+    catalog: Path, landing: Path, out: Path, as_of: str, env: dict, log: Path
+) -> Timed:
     cmd = [sys.executable, str(BENCH_DIR / "reference.py"), str(catalog), str(landing), str(out)]
     cmd += ["--as-of", as_of, "--profile"]
     for flag, name in (
@@ -256,8 +258,11 @@ class Comparison:
             f"(of {self.invoices:,} invoices, {self.records:,} records)"
         ]
         for title, rows in (
-            ("invoice (account, assignment, period, pipeline subtotal, reference subtotal, "
-             "pipeline true-up, reference true-up)", self.invoice_mismatches),
+            (
+                "invoice (account, assignment, period, pipeline subtotal, reference subtotal, "
+                "pipeline true-up, reference true-up)",
+                self.invoice_mismatches,
+            ),
             ("line (account, period, rate card, pipeline, reference)", self.line_mismatches),
             ("record (raw_ref, pipeline, reference)", self.status_mismatches),
         ):
@@ -275,9 +280,9 @@ def compare(pipeline_warehouse: Path, reference_db: Path) -> Comparison:
         con.execute(f"attach '{pipeline_warehouse}' as pipe (read_only)")
         con.execute(f"attach '{reference_db}' as ref (read_only)")
         invoices = con.execute("select count(*) from pipe.marts.fct_invoices").fetchall()[0][0]
-        records = con.execute(
-            "select count(*) from pipe.marts.fct_event_pipeline_log"
-        ).fetchall()[0][0]
+        records = con.execute("select count(*) from pipe.marts.fct_event_pipeline_log").fetchall()[
+            0
+        ][0]
         return Comparison(
             invoices,
             records,

@@ -41,7 +41,12 @@ def load_pricing(con: duckdb.DuckDBPyConnection, pricing_yaml: Path) -> None:
         if cycle["interval"] != "MONTHLY" or cycle.get("anchor_day", 1) > 28:
             sys.exit(f"reference: only MONTHLY cycles anchored on days 1-28 ({plan['id']})")
         rows["price_plans"].append(
-            (plan["id"], plan["currency"], cycle.get("anchor_day", 1), cycle.get("grace_period_days", 0))
+            (
+                plan["id"],
+                plan["currency"],
+                cycle.get("anchor_day", 1),
+                cycle.get("grace_period_days", 0),
+            )
         )
         for card in plan["rate_cards"]:
             rows["rate_cards"].append(
@@ -76,8 +81,16 @@ def load_pricing(con: duckdb.DuckDBPyConnection, pricing_yaml: Path) -> None:
             con.executemany(f"insert into {name} values ({placeholders})", rows[name])
 
 
-def run_reference(catalog: Path, landing: Path, out: Path, as_of: str, memory_limit=None,
-                  temp_dir=None, threads=None, profile: list | None = None) -> float:
+def run_reference(
+    catalog: Path,
+    landing: Path,
+    out: Path,
+    as_of: str,
+    memory_limit=None,
+    temp_dir=None,
+    threads=None,
+    profile: list | None = None,
+) -> float:
     """Runs the reference into `out` (replaced); returns its wall seconds."""
     started = time.perf_counter()
     out.unlink(missing_ok=True)
@@ -98,7 +111,7 @@ def run_reference(catalog: Path, landing: Path, out: Path, as_of: str, memory_li
     files = [str(p) for p in (parquet or jsonl)]
     if files and parquet:
         source = (
-            f"select filename, file_row_number + 1 as line, id, schemaName, \"timestamp\", "
+            f'select filename, file_row_number + 1 as line, id, schemaName, "timestamp", '
             f"accountId, attributes::VARCHAR as attributes, dimensions::VARCHAR as dimensions "
             f"from read_parquet({files!r}, filename = true, file_row_number = true)"
         )
@@ -107,7 +120,7 @@ def run_reference(catalog: Path, landing: Path, out: Path, as_of: str, memory_li
         # preserved), so the ordinal within a file is the line number of a non-blank line.
         source = (
             f"select filename, row_number() over (partition by filename) as line, id, "
-            f"schemaName, \"timestamp\", accountId, attributes::VARCHAR as attributes, "
+            f'schemaName, "timestamp", accountId, attributes::VARCHAR as attributes, '
             f"dimensions::VARCHAR as dimensions from read_json({files!r}, "
             "format = 'newline_delimited', filename = true, columns = {id: 'VARCHAR', "
             "schemaName: 'VARCHAR', \"timestamp\": 'VARCHAR', accountId: 'VARCHAR', "
@@ -116,7 +129,7 @@ def run_reference(catalog: Path, landing: Path, out: Path, as_of: str, memory_li
     else:
         source = (
             "select null::VARCHAR as filename, null::BIGINT as line, null::VARCHAR as id, "
-            "null::VARCHAR as schemaName, null::VARCHAR as \"timestamp\", "
+            'null::VARCHAR as schemaName, null::VARCHAR as "timestamp", '
             "null::VARCHAR as accountId, null::VARCHAR as attributes, "
             "null::VARCHAR as dimensions where false"
         )
@@ -129,14 +142,18 @@ def run_reference(catalog: Path, landing: Path, out: Path, as_of: str, memory_li
     )
     # One statement at a time, so an error names its step and --profile can time each one.
     for statement in re.split(r";\s*\n", script):
-        body = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--"))
+        body = "\n".join(
+            line for line in statement.splitlines() if not line.lstrip().startswith("--")
+        )
         if not body.strip():
             continue
         step_started = time.perf_counter()
         try:
             con.execute(statement)
         except duckdb.Error as error:
-            raise RuntimeError(f"reference.sql failed at:\n{body.strip()[:300]}\n{error}") from error
+            raise RuntimeError(
+                f"reference.sql failed at:\n{body.strip()[:300]}\n{error}"
+            ) from error
         if profile is not None:
             profile.append((body.strip().splitlines()[0][:80], time.perf_counter() - step_started))
     con.close()
@@ -156,8 +173,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     profile: list | None = [] if args.profile else None
     seconds = run_reference(
-        args.catalog.resolve(), args.landing.resolve(), args.out.resolve(), args.as_of,
-        args.memory_limit, args.temp_dir, args.threads, profile,
+        args.catalog.resolve(),
+        args.landing.resolve(),
+        args.out.resolve(),
+        args.as_of,
+        args.memory_limit,
+        args.temp_dir,
+        args.threads,
+        profile,
     )
     for step, step_seconds in profile or []:
         print(f"{step_seconds:8.2f} s  {step}")
