@@ -161,10 +161,14 @@ def revenue_by_meter(
 
 
 @snapshot_query
-def invoice_period_bounds(version: str) -> tuple[date | None, date | None]:
+def invoice_period_bounds(
+    version: str, accounts: tuple[str, ...] | None = None
+) -> tuple[date | None, date | None]:
+    """First and last invoice period start: of every invoice (finance) or of `accounts`."""
     frame = _query(
         "select cast(min(period_start) as date) as lo, cast(max(period_start) as date) as hi "
-        "from marts.fct_invoices"
+        "from marts.fct_invoices where ? is null or list_contains(?, account_id)",
+        [None if accounts is None else 1, None if accounts is None else _accounts(accounts)],
     )
     lo, hi = frame["lo"].iloc[0], frame["hi"].iloc[0]
     return (None if pd.isna(lo) else lo, None if pd.isna(hi) else hi)

@@ -6,7 +6,9 @@ from dashboards import auth, data, ui
 
 access = auth.require("widget")
 st.subheader("Cost metrics")
-start, end = ui.date_range("Billing cycles starting", data.invoice_period_bounds(), key="range")
+start, end = ui.date_range(
+    "Billing cycles starting", data.invoice_period_bounds(access.accounts), key="range"
+)
 cost = data.cost_by_cycle(access.accounts, start, end)
 if cost.empty:
     st.caption("No cost in this range.")

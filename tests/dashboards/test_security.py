@@ -138,3 +138,40 @@ def test_an_app_without_a_secret_says_so(app_env, monkeypatch):
     signed = token("finance")
     monkeypatch.delenv("TALLYHOUSE_PORTAL_SECRET")
     _refused(open_page(FINANCE_PAGES[0], signed), "TALLYHOUSE_PORTAL_SECRET is not set")
+
+
+def test_every_customer_query_is_filtered_by_the_token_accounts(app_env):
+    from datetime import date
+
+    from dashboards import data
+
+    window = (date(2026, 10, 1), date(2026, 11, 30))
+
+    def customer_frames(accounts):
+        return {
+            "invoices": data.customer_invoices(accounts),
+            "credit ledger": data.credit_ledger(accounts),
+            "credit summary": data.credit_summary(accounts),
+            "wallet ledger": data.wallet_ledger(accounts),
+            "wallet balances": data.wallet_balances(accounts),
+            "accounts": data.accounts(accounts),
+            "schedule": data.plan_schedule(accounts, date(2026, 11, 21)),
+            "usage by meter": data.usage_by_meter(accounts, *window),
+            "usage daily": data.usage_daily(accounts, *window),
+            "cost": data.cost_by_cycle(accounts, *window),
+        }
+
+    only_a2 = customer_frames(("acc_a2",))
+    for name, frame in only_a2.items():
+        if "account_id" in frame.columns:
+            assert set(frame["account_id"]) <= {"acc_a2"}, name
+    # acc_a2 alone: 3 calls in November, one invoice of 10.30, no credit, no wallet.
+    assert only_a2["usage by meter"]["units"].tolist() == [3]
+    assert [str(t) for t in only_a2["cost"]["total"]] == ["10.300000000000"]
+    assert only_a2["credit ledger"].empty and only_a2["wallet ledger"].empty
+    # An account filter full of SQL is one (unknown) account id: nothing, and nothing broken.
+    injected = customer_frames(("acc_a2') or ('1'='1", "x' or 1=1 --"))
+    assert {name for name, frame in injected.items() if not frame.empty} == set()
+    assert len(data.customer_invoices(("acc_a1", "acc_a2"))) == 3
+    with pytest.raises(ValueError, match="needs the token's accounts"):
+        data.customer_invoices(())
