@@ -39,8 +39,75 @@ _DUCKDB = {
     "to_str": "CAST({x} AS VARCHAR)",
     "strip_zeros": "regexp_replace({x}, '\\.?0+$', '')",
     "concat": "concat({args})",
+    "strpos": "strpos({h}, {n})",
+    "ltrim": "ltrim({x}, {chars})",
+    "rtrim": "rtrim({x}, {chars})",
+    "trunc": "trunc({x})",
+    "pair": "{{'a': {a}, 'b': {b}}}",
+    "from_scaled": "CAST(CAST({n} AS DECIMAL(38,0)) * CAST('0.000000000001' AS DECIMAL(13,12)) AS DECIMAL(38,12))",
+    # x*y = trunc(x)*y + frac(x)*trunc(y) + frac(x)*frac(y): DECIMAL(38,12) * DECIMAL(38,12)
+    # is DECIMAL(38,24) (overflows past 10^14); only the last term has more than 12 places,
+    # and every term has the product's sign, so rounding it rounds the sum.
+    "mul": (
+        "CAST(trunc({x}) * ({y}) + (({x}) % 1) * trunc({y}) "
+        "+ round((({x}) % 1) * (({y}) % 1), 12) AS DECIMAL(38,12))"
+    ),
+    "escape_backslash": "",
 }
-_DIALECTS = {"duckdb": _DUCKDB}
+
+# Spark SQL (docs/scale-out.md): string literals take backslash escapes; decimal products
+# and quotients fall to 6 places (SPARK-29123), so products and the scaled-integer
+# quotient go through DECIMAL(38,0) limbs and back to DECIMAL(38,12) via an exact string.
+_SPARK_FROM_SCALED = (
+    "CAST(concat(CASE WHEN ({n}) < 0 THEN '-' ELSE '' END, "
+    "CAST(CAST((abs({n}) - abs({n}) % CAST(1000000000000 AS DECIMAL(38,0))) "
+    "/ CAST(1000000000000 AS DECIMAL(38,0)) AS DECIMAL(38,0)) AS STRING), '.', "
+    "lpad(CAST(CAST(abs({n}) % CAST(1000000000000 AS DECIMAL(38,0)) AS DECIMAL(38,0)) "
+    "AS STRING), 12, '0')) AS DECIMAL(38,12))"
+)
+_SPARK_INT = "CAST((({x}) - ({x}) % 1) AS DECIMAL(38,0))"
+_SPARK_FRAC = "CAST((({x}) % 1) * CAST(1000000000000 AS DECIMAL(13,0)) AS DECIMAL(38,0))"
+
+
+def _spark_mul() -> str:
+    ia, fa = _SPARK_INT.format(x="{x}"), _SPARK_FRAC.format(x="{x}")
+    ib, fb = _SPARK_INT.format(x="{y}"), _SPARK_FRAC.format(x="{y}")
+    t12 = "CAST(1000000000000 AS DECIMAL(38,0))"
+    ff = f"({fa}) * ({fb})"
+    # fa*fb / 10^12 rounded half away from zero (the sign of the product)
+    q = f"CAST((({ff}) - ({ff}) % {t12}) / {t12} AS DECIMAL(38,0))"
+    rnd = f"CASE WHEN 2 * abs(({ff}) % {t12}) >= {t12} THEN sign({ff}) ELSE 0 END"
+    n = f"(({ia}) * ({ib}) * {t12} + ({ia}) * ({fb}) + ({fa}) * ({ib}) + {q} + {rnd})"
+    return _SPARK_FROM_SCALED.replace("{n}", n)
+
+
+_SPARK = {
+    **_DUCKDB,
+    "str": "STRING",
+    "try": "({x})",  # non-ANSI Spark (dbt-spark's mode) gives NULL where DuckDB's TRY does
+    "try_hex": (
+        "TRY_CAST(CASE WHEN lower(substr({x}, 2, 1)) = 'x' THEN conv(substr({x}, 3), 16, 10) "
+        "ELSE conv(substr({x}, 3), 2, 10) END AS DECIMAL(38,0))"
+    ),
+    "int": "DECIMAL(38,0)",
+    "idiv": "CAST((({a}) - ({a}) % ({b})) / ({b}) AS DECIMAL(38,0))",
+    "trim": "TRIM(BOTH {chars} FROM {x})",
+    "full_match": "({x} RLIKE concat('^(?:', {re}, ')$'))",
+    "contains": "(instr({h}, {n}) > 0)",
+    "struct": "named_struct('l', {l}, 'n', {n}, 's', {s}, 'b', {b})",
+    "let": "element_at(transform(array({value}), {name} -> {body}), 1)",
+    "to_str": "CAST({x} AS STRING)",
+    "strip_zeros": "regexp_replace({x}, '\\\\.?0+$', '')",
+    "strpos": "instr({h}, {n})",
+    "ltrim": "TRIM(LEADING {chars} FROM {x})",
+    "rtrim": "TRIM(TRAILING {chars} FROM {x})",
+    "trunc": "(({x}) - ({x}) % 1)",
+    "pair": "named_struct('a', {a}, 'b', {b})",
+    "from_scaled": _SPARK_FROM_SCALED,
+    "mul": _spark_mul(),
+    "escape_backslash": "yes",
+}
+_DIALECTS = {"duckdb": _DUCKDB, "spark": _SPARK}
 
 # Representable numbers: DECIMAL(38,12), so |x| < 10^26 with at most 12 decimal places.
 SCALE = 12
@@ -76,7 +143,7 @@ class _Node:
 class _Compiler:
     def __init__(self, attributes_sql: str, dimensions_sql: str, dialect: str) -> None:
         if dialect not in _DIALECTS:
-            raise SqlCompileError(f"unsupported SQL dialect {dialect!r} (supported: duckdb)")
+            raise SqlCompileError(f"unsupported SQL dialect {dialect!r} (supported: duckdb, spark)")
         self.t = _DIALECTS[dialect]
         self.maps = {"attributes": attributes_sql, "dimensions": dimensions_sql}
         self.names = itertools.count()
@@ -89,13 +156,15 @@ class _Compiler:
     def lit_str(self, s: str) -> str:
         if "\x00" in s:
             raise SqlCompileError("a string literal with a NUL character cannot be compiled")
+        if self.t["escape_backslash"]:
+            s = s.replace("\\", "\\\\")
         return "'" + s.replace("'", "''") + "'"
 
     def lit_num(self, d: Decimal) -> str:
         return f"CAST('{d:f}' AS {self.t['dec']})"
 
     def null_of(self, rep: str) -> str:
-        sql_type = {_NUM: self.t["dec"], _STR: "VARCHAR", _BOOL: "BOOLEAN"}.get(rep)
+        sql_type = {_NUM: self.t["dec"], _STR: self.t["str"], _BOOL: "BOOLEAN"}.get(rep)
         if rep == "dyn":
             return self.struct()
         return f"CAST(NULL AS {sql_type})" if sql_type else "NULL"
@@ -111,7 +180,7 @@ class _Compiler:
             "struct",
             l=is_list,
             n=n or f"CAST(NULL AS {self.t['dec']})",
-            s=s or "CAST(NULL AS VARCHAR)",
+            s=s or f"CAST(NULL AS {self.t['str']})",
             b=b or "CAST(NULL AS BOOLEAN)",
         )
 
@@ -318,24 +387,27 @@ class _Compiler:
 
         def body(p: str) -> str:
             plain = self.f("strip_zeros", x=p)
-            unsigned = f"ltrim({p}, '-')"
+            text = self.t["str"]
+            unsigned = self.f("ltrim", x=p, chars="'-'")
             sign = f"CASE WHEN {p} LIKE '-%' THEN '-' ELSE '' END"
-            int_len = f"(strpos({unsigned}, '.') - 1)"
+            point = self.f("strpos", h=unsigned, n="'.'")
+            int_len = f"({point} - 1)"
             # >= 1e21: all significant digits, point after the first, exponent from the length.
-            big_digits = f"rtrim(replace({unsigned}, '.', ''), '0')"
+            big_digits = self.f("rtrim", x=f"replace({unsigned}, '.', '')", chars="'0'")
             big = (
                 f"{sign} || left({big_digits}, 1) || CASE WHEN length({big_digits}) > 1 THEN "
                 f"'.' || substr({big_digits}, 2) ELSE '' END || 'e+' || "
-                f"CAST({int_len} - 1 AS VARCHAR)"
+                f"CAST({int_len} - 1 AS {text})"
             )
             # < 1e-6: 0.000000ddd prints as d.dde-N.
-            frac = f"substr({unsigned}, strpos({unsigned}, '.') + 1)"
-            small_digits = f"rtrim(ltrim({frac}, '0'), '0')"
-            zeros = f"(length({frac}) - length(ltrim({frac}, '0')))"
+            frac = f"substr({unsigned}, {point} + 1)"
+            small_digits = self.f("rtrim", x=self.f("ltrim", x=frac, chars="'0'"), chars="'0'")
+            frac_digits = self.f("ltrim", x=frac, chars="'0'")
+            zeros = f"(length({frac}) - length({frac_digits}))"
             small = (
                 f"{sign} || left({small_digits}, 1) || CASE WHEN length({small_digits}) > 1 "
                 f"THEN '.' || substr({small_digits}, 2) ELSE '' END || 'e-' || "
-                f"CAST({zeros} + 1 AS VARCHAR)"
+                f"CAST({zeros} + 1 AS {text})"
             )
             return (
                 f"CASE WHEN {int_len} > 21 THEN {big} "
@@ -698,22 +770,9 @@ class _Compiler:
         return self.arithmetic(nodes, body)
 
     def multiply(self, x: str, y: str) -> str:
-        # DECIMAL(38,12) * DECIMAL(38,12) is DECIMAL(38,24), which overflows past 10^14: split
-        # x*y = trunc(x)*y + frac(x)*trunc(y) + frac(x)*frac(y); only the last term has more
-        # than 12 places, and every term has the product's sign, so rounding it rounds the sum.
-        dec = self.t["dec"]
+        # Exact to 12 places, rounded half away from zero (the dialect's "mul").
         return self.let(
-            x,
-            lambda x: self.let(
-                y,
-                lambda y: self.f(
-                    "try",
-                    x=(
-                        f"CAST(trunc({x}) * ({y}) + (({x}) % 1) * trunc({y}) "
-                        f"+ round((({x}) % 1) * (({y}) % 1), {SCALE}) AS {dec})"
-                    ),
-                ),
-            ),
+            x, lambda x: self.let(y, lambda y: self.f("try", x=self.f("mul", x=x, y=y)))
         )
 
     def op_mul(self, args):
@@ -727,7 +786,7 @@ class _Compiler:
     def scaled(self, x: str) -> str:
         # x * 10^12 as an exact integer (casting x * 10^12 as a DECIMAL would overflow).
         i = self.t["int"]
-        return f"(CAST(trunc({x}) AS {i}) * {_TEN12} + CAST((({x}) % 1) * {_TEN12} AS {i}))"
+        return f"(CAST({self.f('trunc', x=x)} AS {i}) * {_TEN12} + CAST((({x}) % 1) * {_TEN12} AS {i}))"
 
     def divide(self, x: str, y: str) -> str:
         # Long division of the scaled integers: integer part, then 12 more digits, then round
@@ -740,9 +799,9 @@ class _Compiler:
                 f"CASE WHEN 2 * abs({r1} % ({b})) >= abs({b}) THEN "
                 f"CASE WHEN ({a} < 0) <> ({b} < 0) THEN -1 ELSE 1 END ELSE 0 END)"
             )
-            return f"CAST(CAST({q} AS DECIMAL(38,0)) * CAST('{_ONE_ULP}' AS DECIMAL(13,12)) AS {self.t['dec']})"
+            return self.f("from_scaled", n=q)
 
-        pair = f"{{'a': {self.scaled(x)}, 'b': {self.scaled(f'nullif({y}, 0)')}}}"
+        pair = self.f("pair", a=self.scaled(x), b=self.scaled(f"nullif({y}, 0)"))
         name = f"_th{next(self.names)}"
         return self.f("try", x=self.f("let", value=pair, name=name, body=body(name)))
 

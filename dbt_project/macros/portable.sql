@@ -31,6 +31,17 @@
     array_except(map_keys({{ map_column }}), {{ array_column }})
 {%- endmacro %}
 
+{#- An empty array of strings. -#}
+{% macro empty_string_array() -%}
+    {{ return(adapter.dispatch('empty_string_array', 'tallyhouse')()) }}
+{%- endmacro %}
+{% macro default__empty_string_array() -%}
+    []
+{%- endmacro %}
+{% macro spark__empty_string_array() -%}
+    cast(array() as array<string>)
+{%- endmacro %}
+
 {#- Collect the values of a group into an array. -#}
 {% macro array_of(expression) -%}
     {{ return(adapter.dispatch('array_of', 'tallyhouse')(expression)) }}

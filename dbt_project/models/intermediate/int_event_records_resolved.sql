@@ -42,7 +42,7 @@ resolved as (
         a.customer_id,
         a.timezone,
         s.schema_name is not null as schema_defined,
-        {{ keys_not_in('r.attributes', 'coalesce(s.declared_attributes, [])') }} as undeclared_attributes,
+        {{ keys_not_in('r.attributes', 'coalesce(s.declared_attributes, ' ~ empty_string_array() ~ ')') }} as undeclared_attributes,
         cast({{ to_local_timestamp('r.event_timestamp', 'a.timezone') }} as date) as event_local_date
     from records as r
     left join account_keys as k on r.ingest_status = 'ACCEPTED' and k.account_key = r.account_ref

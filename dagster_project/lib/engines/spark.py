@@ -1,0 +1,170 @@
+"""The Spark engine: the dbt models on Apache Spark (dbt-spark, local `session` mode).
+
+The Python assets (ingestion, catalog, billing calendar, invoicing) write their tables in
+DuckDB; on Spark those tables become Parquet tables in the Spark warehouse, registered as
+the dbt sources of the same names (`raw`, `catalog`, `billing` schemas). The dbt models run
+unchanged: every engine-specific piece is an `adapter.dispatch` macro (dbt_project/macros).
+
+A local PySpark keeps its Hive metastore (Derby: one process at a time) and its table files
+in `spark_dir`, a throwaway folder per run (TALLYHOUSE_SPARK_DIR, read by profiles.yml).
+See docs/scale-out.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.lib.dbt import DBT_PROJECT_DIR
+
+# The schemas the Python assets write (dbt sources, dbt_project/models/staging/_sources.yml).
+SOURCE_SCHEMAS = ("raw", "catalog", "billing")
+
+
+def spark_conf(spark_dir: Path) -> dict[str, str]:
+    """The local session's settings; the same as the `spark` output of profiles.yml."""
+    spark_dir = Path(spark_dir).resolve()
+    return {
+        "spark.sql.warehouse.dir": str(spark_dir / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={spark_dir / 'metastore_db'};create=true"
+        ),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.ui.enabled": "false",
+        # The exact-money expressions are large: interpreted, not compiled to Java (the
+        # generated methods pass the JVM's 64 KB limit and Spark retries each one).
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        "spark.driver.memory": os.environ.get("TALLYHOUSE_SPARK_MEMORY", "4g"),
+        # dbt-spark forces ANSI off; the money macros are written for either (they never
+        # depend on an overflow raising, see money.sql).
+        "spark.sql.ansi.enabled": "false",
+    }
+
+
+def spark_session(spark_dir: Path):
+    """The process's SparkSession (dbt-spark's session mode reuses it: getOrCreate)."""
+    from pyspark.sql import SparkSession
+
+    Path(spark_dir).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.master("local[2]").appName("tallyhouse").enableHiveSupport()
+    for key, value in spark_conf(spark_dir).items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def export_sources(warehouse: Path, parquet_dir: Path) -> list[tuple[str, str]]:
+    """Copy every table the Python assets wrote in the DuckDB warehouse to Parquet,
+    one folder per table (<parquet_dir>/<schema>/<table>/data.parquet)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema in {SOURCE_SCHEMAS} and table_type = 'BASE TABLE' "
+            "order by 1, 2"
+        ).fetchall()
+        for schema, table in tables:
+            folder = Path(parquet_dir) / schema / table
+            folder.mkdir(parents=True, exist_ok=True)
+            query = f'select * from "{schema}"."{table}"'
+            if (schema, table) == ("catalog", "usage_meters"):
+                query = _meters_in_spark_sql(con)
+            con.execute(f"copy ({query}) to '{folder / 'data.parquet'}' (format parquet)")
+    finally:
+        con.close()
+    return tables
+
+
+def _meters_in_spark_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """The meters with their filter/value/key SQL compiled again, for Spark, from the same
+    JSON Logic (the catalog loader compiles for DuckDB)."""
+    import pyarrow as pa
+
+    from rule_engine import compile_filter, compile_key, compile_value, load_logic
+
+    meters = con.execute("select * from catalog.usage_meters").to_arrow_table()
+    filters, values, keys = [], [], []
+    for filter_json, value_json in zip(
+        meters.column("filter_logic").to_pylist(),
+        meters.column("value_logic").to_pylist(),
+        strict=True,
+    ):
+        flt = load_logic(filter_json) if filter_json is not None else None
+        val = load_logic(value_json) if value_json is not None else None
+        filters.append(compile_filter(flt, dialect="spark") if flt is not None else "true")
+        values.append(compile_value(val, dialect="spark") if val is not None else None)
+        keys.append(compile_key(val, dialect="spark") if val is not None else None)
+    for name, column in (("filter_sql", filters), ("value_sql", values), ("key_sql", keys)):
+        index = meters.schema.get_field_index(name)
+        meters = meters.set_column(index, name, pa.array(column, pa.string()))
+    con.register("usage_meters_spark", meters)
+    return "select * from usage_meters_spark"
+
+
+def register_sources(spark, parquet_dir: Path, tables: list[tuple[str, str]]) -> None:
+    """Parquet folders as external Spark tables named as the dbt sources."""
+    for schema in sorted({schema for schema, _ in tables}):
+        spark.sql(f"create database if not exists {schema}")
+    for schema, table in tables:
+        location = (Path(parquet_dir) / schema / table).resolve()
+        spark.sql(f"drop table if exists {schema}.{table}")
+        spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
+
+
+@contextmanager
+def _env(values: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def dbt_on_spark(args: list[str], *, spark_dir: Path, as_of: datetime) -> None:
+    """One dbt command against the local Spark session, in this process."""
+    from dbt.cli.main import dbtRunner
+
+    spark_dir = Path(spark_dir).resolve()
+    env = {
+        "TALLYHOUSE_TARGET": "spark",
+        "TALLYHOUSE_SPARK_DIR": str(spark_dir),
+        "TALLYHOUSE_AS_OF": as_of.isoformat(),
+    }
+    with _env(env):
+        result = dbtRunner().invoke(
+            [
+                *args,
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target",
+                "spark",
+                "--target-path",
+                str(spark_dir / "dbt_target"),
+                "--log-path",
+                str(spark_dir / "dbt_logs"),
+            ]
+        )
+    if not result.success:
+        failed = []
+        for r in getattr(result.result, "results", None) or []:
+            if str(r.status) in ("error", "fail"):
+                failed.append(f"{r.node.unique_id}: {r.message}")
+        raise RuntimeError(
+            "dbt on Spark failed: "
+            + ("; ".join(failed) or str(result.exception))
+            + f" (log: {spark_dir / 'dbt_logs'})"
+        )
