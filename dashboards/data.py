@@ -88,6 +88,12 @@ def _accounts(accounts: tuple[str, ...]) -> list[str]:
     return list(accounts)
 
 
+def _some_accounts(accounts: tuple[str, ...] | None) -> list:
+    """Parameters for `(? is null or list_contains(?, account_id))`: None means every
+    account (finance pages only); a customer's tuple is never empty."""
+    return [None, None] if accounts is None else [1, _accounts(accounts)]
+
+
 def _range(start: date | None, end: date | None) -> list:
     return [start, start, end, end]
 
@@ -164,11 +170,14 @@ def revenue_by_meter(
 def invoice_period_bounds(
     version: str, accounts: tuple[str, ...] | None = None
 ) -> tuple[date | None, date | None]:
-    """First and last invoice period start: of every invoice (finance) or of `accounts`."""
+    """The days the invoices cover, first period start to last period end (exclusive, so
+    minus a day): of every invoice (finance) or of `accounts`. A filter on period start
+    over this range takes every invoice, and usage over it every day billed."""
     frame = _query(
-        "select cast(min(period_start) as date) as lo, cast(max(period_start) as date) as hi "
+        "select cast(min(period_start) as date) as lo, "
+        "cast(max(period_end) as date) - 1 as hi "
         "from marts.fct_invoices where ? is null or list_contains(?, account_id)",
-        [None if accounts is None else 1, None if accounts is None else _accounts(accounts)],
+        _some_accounts(accounts),
     )
     lo, hi = frame["lo"].iloc[0], frame["hi"].iloc[0]
     return (None if pd.isna(lo) else lo, None if pd.isna(hi) else hi)
@@ -235,11 +244,7 @@ def invoice_lines(
            join marts.fct_invoices as f on f.invoice_id = l.invoice_id
            where l.invoice_id = ? and (? is null or list_contains(?, f.account_id))
            order by l.line_item_id""",
-        [
-            invoice_id,
-            None if accounts is None else 1,
-            None if accounts is None else _accounts(accounts),
-        ],
+        [invoice_id, *_some_accounts(accounts)],
     )
 
 
@@ -375,7 +380,7 @@ def credit_ledger(version: str, accounts: tuple[str, ...] | None = None) -> pd.D
            left join marts.dim_accounts as a on a.account_id = c.account_id
            where ? is null or list_contains(?, c.account_id)
            order by c.occurred_at, c.entry_id""",
-        [None if accounts is None else 1, None if accounts is None else _accounts(accounts)],
+        _some_accounts(accounts),
     )
 
 
@@ -405,7 +410,7 @@ def wallet_ledger(version: str, accounts: tuple[str, ...] | None = None) -> pd.D
            left join marts.dim_accounts as a on a.account_id = w.account_id
            where ? is null or list_contains(?, w.account_id)
            order by w.occurred_at, w.entry_id""",
-        [None if accounts is None else 1, None if accounts is None else _accounts(accounts)],
+        _some_accounts(accounts),
     )
 
 
@@ -500,11 +505,11 @@ def rate_card_slabs(version: str, plan_ids: tuple[str, ...]) -> pd.DataFrame:
 
 
 @snapshot_query
-def usage_bounds(version: str, accounts: tuple[str, ...]) -> tuple[date | None, date | None]:
+def usage_bounds(version: str, accounts: tuple[str, ...] | None) -> tuple[date | None, date | None]:
     frame = _query(
         "select min(usage_date) as lo, max(usage_date) as hi from marts.fct_usage_daily "
-        "where list_contains(?, account_id)",
-        [_accounts(accounts)],
+        "where ? is null or list_contains(?, account_id)",
+        _some_accounts(accounts),
     )
     lo, hi = frame["lo"].iloc[0], frame["hi"].iloc[0]
     return (None if pd.isna(lo) else lo, None if pd.isna(hi) else hi)
@@ -512,24 +517,24 @@ def usage_bounds(version: str, accounts: tuple[str, ...]) -> tuple[date | None, 
 
 @snapshot_query
 def usage_daily(
-    version: str, accounts: tuple[str, ...], start: date | None, end: date | None
+    version: str, accounts: tuple[str, ...] | None, start: date | None, end: date | None
 ) -> pd.DataFrame:
-    """Units per meter and local day over the accounts (days in [start, end])."""
+    """Units per meter and local day over the accounts (None: all; days in [start, end])."""
     return _query(
         """select d.usage_date, d.meter_id, coalesce(m.meter_name, d.meter_id) as meter_name,
                   m.aggregation, sum(d.units) as units, sum(d.events) as events
            from marts.fct_usage_daily as d
            left join marts.dim_usage_meters as m on m.meter_id = d.meter_id
-           where list_contains(?, d.account_id)
+           where (? is null or list_contains(?, d.account_id))
              and (? is null or d.usage_date >= ?) and (? is null or d.usage_date <= ?)
            group by all order by d.usage_date, d.meter_id""",
-        [_accounts(accounts), *_range(start, end)],
+        [*_some_accounts(accounts), *_range(start, end)],
     )
 
 
 @snapshot_query
 def usage_by_meter(
-    version: str, accounts: tuple[str, ...], start: date | None, end: date | None
+    version: str, accounts: tuple[str, ...] | None, start: date | None, end: date | None
 ) -> pd.DataFrame:
     """Usage per meter over the range: COUNT and SUM meters add their days up, MAX meters
     take the largest day, LATEST meters the last day's value; UNIQUE_COUNT meters show the
@@ -540,7 +545,7 @@ def usage_by_meter(
                       m.aggregation
                from marts.fct_usage_daily as d
                left join marts.dim_usage_meters as m on m.meter_id = d.meter_id
-               where list_contains(?, d.account_id)
+               where (? is null or list_contains(?, d.account_id))
                  and (? is null or d.usage_date >= ?) and (? is null or d.usage_date <= ?)
            ),
            per_account as (
@@ -560,7 +565,7 @@ def usage_by_meter(
                        when 'UNIQUE_COUNT' then max(units) else sum(units) end as units,
                   sum(events) as events
            from per_account group by meter_id order by meter_id""",
-        [_accounts(accounts), *_range(start, end)],
+        [*_some_accounts(accounts), *_range(start, end)],
     )
 
 

@@ -8,18 +8,17 @@ auth.require("finance")
 st.title("Revenue")
 auth.snapshot_caption()
 
-start, end = ui.date_range(
-    "Invoices whose period starts", data.invoice_period_bounds(), key="period"
-)
+start, end = ui.date_range("Billing periods starting", data.invoice_period_bounds(), key="period")
 overall = data.revenue_by("cycle", start, end)
 if overall.empty:
     st.info("No invoices start in this period.")
     st.stop()
 
 totals = overall.groupby("currency")[["total", "amount_due", "invoices"]].sum()
-columns = st.columns(max(len(totals), 1) + 1)
-for column, (currency, row) in zip(columns, totals.iterrows(), strict=False):
-    column.metric(f"Invoiced ({currency})", ui.money(row["total"], currency))
+columns = st.columns(2 * len(totals) + 1)
+for i, (currency, row) in enumerate(totals.iterrows()):
+    columns[2 * i].metric(f"Invoiced ({currency})", ui.money(row["total"], currency))
+    columns[2 * i + 1].metric(f"Amount due ({currency})", ui.money(row["amount_due"], currency))
 columns[-1].metric("Invoices", f"{int(totals['invoices'].sum()):,}")
 
 by = (
@@ -47,3 +46,18 @@ st.caption(
     "Invoiced = subtotal + minimum-commitment true-up − credits (drafts included, as computed "
     "by the last run). Meter revenue is the sum of the rounded usage lines."
 )
+
+st.subheader("Usage")
+st.caption("Every account's metered usage on the days of the period above (local days).")
+usage = data.usage_by_meter(None, start, end)
+if usage.empty:
+    st.caption("No metered usage in this period.")
+else:
+    ui.line_chart(
+        data.usage_daily(None, start, end),
+        "usage_date",
+        "units",
+        color="meter_name",
+        title="Usage per day, every account",
+    )
+    ui.table(usage.assign(units=usage["units"].map(ui.number)))

@@ -20,8 +20,14 @@ def finance(app_env) -> str:
 def test_home_sends_a_finance_token_to_revenue(app_env, finance):
     at = open_page(None, finance)
     assert [t.value for t in at.title] == ["Revenue"]
-    # All five invoices: 9.39 + 10.50 + 10.30 + 11.50 + 40.00.
-    assert metrics(at) == {"Invoiced (USD)": "81.69 USD", "Invoices": "5"}
+    # All five invoices: 9.39 + 10.50 + 10.30 + 11.50 + 40.00. Due: the two October invoices
+    # were collected by the sandbox payment run, acc_b1's November draft would draw 40.00
+    # from its wallet: 10.50 + 10.30 remain.
+    assert metrics(at) == {
+        "Invoiced (USD)": "81.69 USD",
+        "Amount due (USD)": "20.80 USD",
+        "Invoices": "5",
+    }
 
 
 def test_revenue_by_plan_customer_and_meter(app_env, finance):
@@ -30,6 +36,8 @@ def test_revenue_by_plan_customer_and_meter(app_env, finance):
     assert str(by_plan.loc["starter", "total"]) == "41.69 USD"
     assert str(by_plan.loc["growth", "total"]) == "40.00 USD"
     assert str(by_plan.loc["growth", "true_up"]) == "8.92 USD"
+    usage = at.dataframe[1].value.set_index("meter_id")["units"].to_dict()
+    assert usage == {"api_calls": "42", "storage_gb": "7"}  # 21 + 21 calls, 3 + 4 GB
 
     at.segmented_control(key="by").set_value("customer").run()
     by_customer = at.dataframe[0].value.set_index("customer")
@@ -40,9 +48,11 @@ def test_revenue_by_plan_customer_and_meter(app_env, finance):
     # Usage lines: calls 1.10 + 0.50 + 0.30 + 1.50 + 0.08; storage 6.00 + 6.00.
     assert by_meter["amount"].to_dict() == {"storage_gb": "12.00 USD", "api_calls": "3.48 USD"}
 
-    # November cycles only: 10.50 + 10.30 + 40.00.
+    # November cycles only: 10.50 + 10.30 + 40.00; November usage: 5 + 3 + 1 calls, 4 GB.
     at.date_input(key="period").set_value((date(2026, 11, 1), date(2026, 11, 30))).run()
     assert metrics(at)["Invoiced (USD)"] == "60.80 USD"
+    usage = at.dataframe[1].value.set_index("meter_id")["units"].to_dict()
+    assert usage == {"api_calls": "9", "storage_gb": "4"}
 
 
 def test_invoice_drills_down_to_lines_events_and_rules(app_env, finance):
