@@ -180,33 +180,33 @@ def test_crash_and_resume_through_tallyhouse_run(tmp_path, localstripe_url):
     con = duckdb.connect(str(warehouse), read_only=True)
     invoices = november(con)
     assert amounts(invoices) == PAID_NOVEMBER
-    # The crash hit the first collectable invoice in order (finalized_at, invoice_id).
-    order = sorted((i["finalized_at"], i["invoice_id"], a) for a, i in invoices.items())
-    first = next(a for _, _, a in order if a in ("acc_a", "acc_j"))
     runs = {
         r[0]: r[1:]
         for r in con.execute(
             "select invoice_id, status, attempts, provider from marts.fct_workflow_runs"
         ).fetchall()
     }
-    first_id = invoices[first]["invoice_id"]
-    other = invoices["acc_j" if first == "acc_a" else "acc_a"]["invoice_id"]
-    assert runs[first_id] == ("SUCCEEDED", 2, "stripe")
-    assert runs[other] == ("SUCCEEDED", 1, "stripe")
-    assert runs[invoices["acc_d"]["invoice_id"]][0] == "FAILED"
-    assert invoices["acc_w"]["invoice_id"] not in runs  # amount_due 0: no run
-    assert logs(con, first_id) == [
-        (1, "ensure_customer", 1, "SUCCEEDED"),
-        (1, "create_payment_intent", 1, "SUCCEEDED"),
-        (1, "confirm_payment_intent", 1, "SUCCEEDED"),
-        (2, "ensure_customer", 0, "SKIPPED_ALREADY_DONE"),
-        (2, "create_payment_intent", 0, "SKIPPED_ALREADY_DONE"),
-        (2, "confirm_payment_intent", 0, "SKIPPED_ALREADY_DONE"),
-        (2, "record_payment", 1, "SUCCEEDED"),
-    ]
+    ids = {account: invoice["invoice_id"] for account, invoice in invoices.items()}
+    # The crash came right after the confirmation wave: both collectable runs had charged and
+    # logged it, and the second process resumed them at record_payment.
+    assert runs == {
+        ids["acc_a"]: ("SUCCEEDED", 2, "stripe"),
+        ids["acc_j"]: ("SUCCEEDED", 2, "stripe"),
+        ids["acc_d"]: ("FAILED", 2, "stripe"),  # declined on both nights; acc_w: no run
+    }
+    for account in ("acc_a", "acc_j"):
+        assert logs(con, ids[account]) == [
+            (1, "ensure_customer", 1, "SUCCEEDED"),
+            (1, "create_payment_intent", 1, "SUCCEEDED"),
+            (1, "confirm_payment_intent", 1, "SUCCEEDED"),
+            (2, "ensure_customer", 0, "SKIPPED_ALREADY_DONE"),
+            (2, "create_payment_intent", 0, "SKIPPED_ALREADY_DONE"),
+            (2, "confirm_payment_intent", 0, "SKIPPED_ALREADY_DONE"),
+            (2, "record_payment", 1, "SUCCEEDED"),
+        ], account
     (mart_logs,) = con.execute(
         "select count(*) from marts.fct_workflow_action_logs where run_id = ?",
-        [run_id_of(first_id)],
+        [run_id_of(ids["acc_a"])],
     ).fetchall()[0]
     assert mart_logs == 7
     # localstripe's own list: one succeeded intent per collectable invoice, nothing more.
