@@ -92,12 +92,6 @@ def minor_amount(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
-class _Failed(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass
 class PaymentWorkflow:
     """Runs the workflow for a batch of invoices action by action ("waves"): every invoice
@@ -176,11 +170,9 @@ class PaymentWorkflow:
                             action,
                             0,
                             "SKIPPED_ALREADY_DONE",
-                            None,
-                            context.done[action],
-                            None,
                             stamp,
                             stamp,
+                            response=context.done[action],
                         )
                     )
                     context.results[action] = context.done[action]
@@ -249,11 +241,10 @@ class PaymentWorkflow:
                             action,
                             try_number,
                             "FAILED",
-                            request,
-                            None,
-                            str(error),
                             started,
                             self.now(),
+                            request=request,
+                            error=str(error),
                         )
                     )
                     if try_number == self.retry.max_tries:
@@ -271,11 +262,10 @@ class PaymentWorkflow:
                             action,
                             try_number,
                             "FAILED",
-                            request,
-                            None,
-                            str(error),
                             started,
                             self.now(),
+                            request=request,
+                            error=str(error),
                         )
                     )
                     context.failure = (action, f"payment declined: {error}")
@@ -288,11 +278,10 @@ class PaymentWorkflow:
                             action,
                             try_number,
                             "FAILED",
-                            request,
-                            None,
-                            message,
                             started,
                             self.now(),
+                            request=request,
+                            error=message,
                         )
                     )
                     context.failure = (action, message)
@@ -303,11 +292,10 @@ class PaymentWorkflow:
                         action,
                         try_number,
                         "SUCCEEDED",
-                        request,
-                        response,
-                        None,
                         started,
                         self.now(),
+                        request=request,
+                        response=response,
                     )
                 )
                 context.results[action] = response
@@ -406,7 +394,8 @@ class _Context:
     results: dict[str, dict] = field(default_factory=dict)
     failure: tuple[str, str] | None = None  # (action, reason)
 
-    def log(self, order, action, try_number, status, request, response, error, started, finished):
+    def log(self, order, action, try_number, status, started, finished, **fields):
+        """One action log row; `fields` are request, response and error."""
         return {
             "run_id": self.run_id,
             "attempt": self.attempt,
@@ -414,9 +403,9 @@ class _Context:
             "action": action,
             "try_number": try_number,
             "status": status,
-            "request": request,
-            "response": response,
-            "error": error,
+            "request": fields.get("request"),
+            "response": fields.get("response"),
+            "error": fields.get("error"),
             "started_at": started,
             "finished_at": finished,
         }
