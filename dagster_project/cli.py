@@ -435,6 +435,8 @@ def ui_commands(*, dagster_port: int, app_port: int, with_app: bool) -> list[lis
                 str(app_port),
                 "--server.headless",
                 "true",
+                "--browser.gatherUsageStats",
+                "false",
             ]
         )
     return commands
@@ -476,9 +478,12 @@ def cmd_ui(args: argparse.Namespace) -> None:
         console.print(f"Tallyhouse app: http://127.0.0.1:{args.app_port}")
     else:
         console.print("The Streamlit app was not started (dashboards/streamlit_app.py missing).")
+    # A child that stops on its own is an error; children stopped by us are not.
+    exited_alone = []
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
+        exited_alone = [c[0] for c, p in zip(commands, processes, strict=True) if p.poll()]
     except KeyboardInterrupt:
         pass
     finally:
@@ -492,11 +497,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
                 p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
-    failed = [
-        c[0] for c, p in zip(commands, processes, strict=True) if p.returncode not in (0, -15)
-    ]
-    if failed:
-        raise UserError(f"{', '.join(failed)} stopped with an error; see the output above.")
+    if exited_alone:
+        raise UserError(f"{', '.join(exited_alone)} stopped with an error; see the output above.")
 
 
 def build_parser() -> argparse.ArgumentParser:
