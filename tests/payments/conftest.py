@@ -40,10 +40,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def localstripe_url():
+def localstripe_requests(tmp_path_factory) -> Path:
+    """The file where the localstripe server logs each POST's path and Idempotency-Key."""
+    return tmp_path_factory.mktemp("localstripe") / "requests.log"
+
+
+@pytest.fixture(scope="session")
+def localstripe_url(localstripe_requests):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "localstripe_server.py"), str(port)],
+        [sys.executable, str(HERE / "localstripe_server.py"), str(port), str(localstripe_requests)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -310,3 +310,28 @@ def test_customer_already_at_the_provider(warehouse, provider_name, localstripe_
         "cus_k",
     ]
     charged_once(provider)
+
+
+def test_every_stripe_create_sends_its_idempotency_key(
+    warehouse, localstripe_url, localstripe_requests
+):
+    from .conftest import flush_localstripe
+
+    flush_localstripe(localstripe_url)
+    localstripe_requests.write_text("")
+    con = duckdb.connect(str(warehouse))
+    night(con, provider_for(con, "stripe", localstripe_url), methods=DECLINING)
+    key = rows(
+        con, "select idempotency_key from billing.workflow_runs where invoice_id = 'inv_kwd'"
+    )[0]["idempotency_key"]
+    sent = localstripe_requests.read_text().splitlines()
+    intent = [line for line in sent if line.endswith(f"{key}-intent")]
+    assert intent == [f"/v1/payment_intents {key}-intent"]
+    assert [line for line in sent if line.endswith(f"{key}-customer")] == [
+        f"/v1/customers {key}-customer"
+    ]
+    assert [line for line in sent if line.endswith(f"{key}-confirm")] == [
+        f"/v1/payment_intents/{responses(con, 'inv_kwd', CREATE)[0]['id']}/confirm {key}-confirm"
+    ]
+    # Every POST carried a key: 3 customers, 4 intents, 4 confirmations.
+    assert len(sent) == 11 and not any(line.endswith(" -") for line in sent)
