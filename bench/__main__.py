@@ -100,6 +100,7 @@ def cold(key: str, repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS)
         "reference_runs_s": [round(r.wall_s, 2) for r in reference_runs],
         "events": data.events,
         "invoices": result.invoices,
+        "accounts": accounts,
         "load_1_5_15": loads,
     }
 
@@ -231,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--memory-limit", default=os.environ.get("TALLYHOUSE_MEMORY_LIMIT", "4GiB"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--accounts", type=int, default=ACCOUNTS, help="catalog size of the cold runs (default 10k)"
+    )
     parser.add_argument("--work", default=str(DATA_DIR / "work"))
     parser.add_argument(
         "--smoke",
@@ -262,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         for key in filter(None, args.sizes.split(",")):
             if key not in COLD_KEYS:
                 parser.error(f"unknown size {key!r}; choose from {', '.join(COLD_KEYS)}")
-            results["cold"][key] = cold(key, args.repeat, work, env)
+            results["cold"][key] = cold(key, args.repeat, work, env, args.accounts)
             save(results, args)
         if not args.no_overhead:
             overhead = fixed_overhead(args.repeat, work, env)
