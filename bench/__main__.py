@@ -105,9 +105,9 @@ def cold(key: str, repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS)
     }
 
 
-def fixed_overhead(repeat: int, work: Path, env: dict) -> dict:
+def fixed_overhead(repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS) -> dict:
     """The nightly run over an empty landing folder, on the 10k-account bench catalog."""
-    catalog = dataset("1M", "parquet").catalog
+    catalog = dataset("1M", "parquet", accounts).catalog
     runs = []
     for _ in range(repeat):
         run_dir = fresh_dir(work / "fixed-overhead")
@@ -122,6 +122,7 @@ def fixed_overhead(repeat: int, work: Path, env: dict) -> dict:
         "wall_s": round(median_of(runs), 2),
         "runs_s": [round(r.wall_s, 2) for r in runs],
         "peak_rss_bytes": max(r.peak_rss_bytes for r in runs),
+        "accounts": accounts,
     }
 
 
@@ -178,6 +179,7 @@ def incremental(repeat: int, work: Path, env: dict, events_per_month: int, accou
     result: dict = {
         "events_per_history_month": events_per_month,
         "night_events": events_per_month * NIGHT_DAYS // 30,
+        "accounts": accounts,
     }
     for months in (1, 6):
         base = fresh_dir(work / f"incremental-{months}")
@@ -269,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             results["cold"][key] = cold(key, args.repeat, work, env, args.accounts)
             save(results, args)
         if not args.no_overhead:
-            overhead = fixed_overhead(args.repeat, work, env)
+            overhead = fixed_overhead(args.repeat, work, env, args.accounts)
             results["fixed_overhead_s"] = overhead["wall_s"]
             results["fixed_overhead"] = overhead
             save(results, args)

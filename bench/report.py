@@ -52,7 +52,8 @@ def render(results: dict) -> str:
         "`--smoke` for the 1k-event check the test suite runs). Each figure is the median of",
         "the runs in one invocation; the reference runs in the same invocation, so the ratio",
         "pipeline / reference cancels most machine noise. Peak RSS is the whole process tree",
-        "(dbt runs as a child), sampled from /proc every 0.25 s. Catalog: 10,000 accounts,",
+        "(dbt runs as a child), sampled from /proc every 0.25 s. Catalog: 10,000 accounts",
+        "unless the accounts column says otherwise,",
         f"DuckDB memory limit {machine.get('memory_limit', '?')} (`TALLYHOUSE_MEMORY_LIMIT`),",
         f"{machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}, measured "
         f"{machine.get('date', '?')}.",
@@ -61,25 +62,25 @@ def render(results: dict) -> str:
         "",
         "## Cold nightly run",
         "",
-        "| size | pipeline s | reference s | ratio | events/s | peak RSS | reference peak RSS | invoices | load (1/5/15 min) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| size | accounts | pipeline s | reference s | ratio | events/s | peak RSS | reference peak RSS | invoices | load (1/5/15 min) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, c in results.get("cold", {}).items():
         loads = c.get("load_1_5_15", [])
         lines.append(
-            f"| {key} | {c['wall_s']:.1f} | {c['reference_s']:.1f} | {c['ratio']:.2f}× | "
+            f"| {key} | {c.get('accounts', 10_000):,} | {c['wall_s']:.1f} | {c['reference_s']:.1f} | {c['ratio']:.2f}× | "
             f"{c['events_per_s']:,} | {_gib(c.get('peak_rss_bytes'))} | "
             f"{_gib(c.get('reference_peak_rss_bytes'))} | {c.get('invoices', 0):,} | "
             f"{' → '.join(loads)} |"
         )
     if not results.get("cold"):
-        lines.append("| – | not measured yet | | | | | | | |")
+        lines.append("| – | | not measured yet | | | | | | | |")
     overhead = results.get("fixed_overhead")
     lines += ["", "## Fixed overhead", ""]
     if overhead:
         lines.append(
-            f"The nightly run on an empty landing folder (10k-account catalog, fresh "
-            f"warehouse): **{overhead['wall_s']:.1f} s** (runs {overhead['runs_s']}), "
+            f"The nightly run on an empty landing folder "
+            f"({overhead.get('accounts', 10_000):,}-account catalog, fresh warehouse): **{overhead['wall_s']:.1f} s** (runs {overhead['runs_s']}), "
             f"peak RSS {_gib(overhead.get('peak_rss_bytes'))}."
         )
     else:
@@ -90,7 +91,8 @@ def render(results: dict) -> str:
         lines.append(
             f"The same {inc['night_events']:,} new events (the first days of the open November "
             f"cycle) on a warehouse holding one closed monthly cycle vs six "
-            f"({inc['events_per_history_month']:,} events a month): after one "
+            f"({inc['events_per_history_month']:,} events a month, "
+            f"{inc.get('accounts', 10_000):,} accounts): after one "
             f"**{inc['after_1_month_s']:.1f} s**, after six **{inc['after_6_months_s']:.1f} s**, "
             f"ratio **{inc['ratio']:.2f}×**."
         )
