@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: demo test lint bench ui install install-dev clean chromium
+.PHONY: demo test test-spark lint bench ui install install-dev clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,6 +32,18 @@ test: $(VENV)/.installed-dev chromium
 chromium:
 	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; }
+
+# The same models on a local Spark against DuckDB (docs/scale-out.md): dbt-spark and PySpark
+# (the `spark` extra), Java 17+ from Debian when missing.
+$(VENV)/.installed-spark: $(VENV)/.installed-dev
+	java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])' || \
+		(apt-get update -qq && apt-get install -y -qq default-jre-headless)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev,spark]'
+	touch $@
+
+test-spark: $(VENV)/.installed-spark
+	mkdir -p $(DAGSTER_HOME)
+	pytest tests/spark -m spark $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	ruff check dagster_project rule_engine dashboards tests

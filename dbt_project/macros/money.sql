@@ -134,6 +134,14 @@
 
 {#- n / d rounded half away from zero, on integers. -#}
 {% macro money_round_div(n, d) -%}
+    {{ return(adapter.dispatch('money_round_div', 'tallyhouse')(n, d)) }}
+{%- endmacro %}
+{#- Spark: n and d bound once (see spark__money_idiv). -#}
+{% macro spark__money_round_div(n, d) -%}
+    element_at(transform(array(named_struct('n', cast({{ n }} as decimal(38, 0)), 'd', cast({{ d }} as decimal(38, 0)))),
+        money_r -> {{ default__money_round_div('money_r.n', 'money_r.d') }}), 1)
+{%- endmacro %}
+{% macro default__money_round_div(n, d) -%}
     ({{ money_idiv(n, d) }} + case
         when 2 * abs(({{ n }}) % ({{ d }})) >= abs({{ d }})
             then case when (({{ n }}) < 0) <> (({{ d }}) < 0) then -1 else 1 end
@@ -171,8 +179,12 @@
 {%- endmacro %}
 {#- Spark's `div` returns a BIGINT; a DECIMAL(38,0) quotient of the exact multiple is exact
     (Spark types it DECIMAL(38,6): any integer quotient below 10^32). -#}
+{#- a and b are bound once through a one-element lambda: Spark has no common-subexpression
+    elimination in its analyzer, and the money algorithms nest divisions, so repeating the
+    operands textually would grow the SQL exponentially. -#}
 {% macro spark__money_idiv(a, b) -%}
-    cast((({{ a }}) - ({{ a }}) % ({{ b }})) / ({{ b }}) as decimal(38, 0))
+    element_at(transform(array(named_struct('a', cast({{ a }} as decimal(38, 0)), 'b', cast({{ b }} as decimal(38, 0)))),
+        money_q -> cast((money_q.a - money_q.a % money_q.b) / money_q.b as decimal(38, 0))), 1)
 {%- endmacro %}
 
 {#- The integer part of a decimal (toward zero), as the scaled-integer type. -#}
@@ -212,11 +224,11 @@
 {#- Spark: decimal(38,0) × 10^-12 would fall to 6 places; an exact decimal string does not.
     A decimal(38,0) prints as plain digits, never in exponent notation. -#}
 {% macro spark__money_from_scaled(n) -%}
-    cast(concat(
-        case when ({{ n }}) < 0 then '-' else '' end,
-        cast(cast((abs({{ n }}) - abs({{ n }}) % cast(1000000000000 as decimal(38, 0)))
+    element_at(transform(array(cast({{ n }} as decimal(38, 0))), money_n -> cast(concat(
+        case when money_n < 0 then '-' else '' end,
+        cast(cast((abs(money_n) - abs(money_n) % cast(1000000000000 as decimal(38, 0)))
                   / cast(1000000000000 as decimal(38, 0)) as decimal(38, 0)) as string),
         '.',
-        lpad(cast(cast(abs({{ n }}) % cast(1000000000000 as decimal(38, 0)) as decimal(38, 0)) as string), 12, '0')
-    ) as decimal(38, 12))
+        lpad(cast(cast(abs(money_n) % cast(1000000000000 as decimal(38, 0)) as decimal(38, 0)) as string), 12, '0')
+    ) as decimal(38, 12))), 1)
 {%- endmacro %}
