@@ -199,12 +199,11 @@ FROM priced,
                 {'meter_id': 'api_egress_gb',
                  'units': (attr(attrs, 'bytes') * 0.000000001::DECIMAL(10,9))::DECIMAL(38,12),
                  'is_text': NULL, 'hit': dims['endpoint'] IS DISTINCT FROM '/v1/health'},
-                {'meter_id': 'active_users', 'units': attr(attrs, 'user_id'),
-                 'is_text': json_type(attrs['user_id']) = 'VARCHAR',
+                -- attribute values are exact decimals whatever their wire form (CONTRACT
+                -- 1.1), so "10001" and 10001 are one user, and "0" is falsy like 0
+                {'meter_id': 'active_users', 'units': attr(attrs, 'user_id'), 'is_text': false,
                  'hit': dims['endpoint'] IS DISTINCT FROM '/v1/health'
-                        AND coalesce(CASE json_type(attrs['user_id'])
-                                WHEN 'VARCHAR' THEN (attrs['user_id'] ->> '$') <> ''
-                                ELSE attr(attrs, 'user_id') <> 0 END, false)}]
+                        AND coalesce(attr(attrs, 'user_id') <> 0, false)}]
             WHEN 'storage_snapshot' THEN [
                 {'meter_id': 'storage_peak_gb', 'units': attr(attrs, 'gb_stored'), 'is_text': NULL, 'hit': true},
                 {'meter_id': 'storage_latest_gb', 'units': attr(attrs, 'gb_stored'), 'is_text': NULL, 'hit': true}]
