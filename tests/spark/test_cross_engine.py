@@ -104,15 +104,16 @@ def test_spark_equals_duckdb(engines, table):
     assert columns, table
     listed = ", ".join(f"`{c}`" for c in columns)
     on_duckdb = _sorted_rows(
-        con.execute(f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from {table}")
-        .fetchall()
+        con.execute(
+            f"select {', '.join(chr(34) + c + chr(34) for c in columns)} from {table}"
+        ).fetchall()
     )
     on_spark = _sorted_rows(spark.sql(f"select {listed} from {table}").collect())
     assert len(on_spark) == len(on_duckdb), table
     for d_row, s_row in zip(on_duckdb, on_spark, strict=True):
-        assert dict(zip(columns, s_row, strict=True)) == dict(
-            zip(columns, d_row, strict=True)
-        ), table
+        assert dict(zip(columns, s_row, strict=True)) == dict(zip(columns, d_row, strict=True)), (
+            table
+        )
 
 
 def test_the_dataset_exercises_what_the_engines_must_agree_on(engines):
@@ -127,7 +128,8 @@ def test_the_dataset_exercises_what_the_engines_must_agree_on(engines):
     }
     assert {"TIERED", "VOLUME"} <= models
     statuses = {
-        r[0] for r in spark.sql("select distinct status from marts.fct_event_pipeline_log").collect()
+        r[0]
+        for r in spark.sql("select distinct status from marts.fct_event_pipeline_log").collect()
     }
     assert {"METERED", "DUPLICATE", "INVALID", "ACCOUNT_NOT_FOUND"} <= statuses, statuses
     total = spark.sql("select sum(total) from marts.fct_invoices").collect()[0][0]
