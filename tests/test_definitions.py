@@ -1,4 +1,4 @@
-"""The Dagster asset graph, snapshotted so lineage changes show up in review."""
+"""The Dagster asset graph (assets, checks, jobs, schedules, sensors), snapshotted so lineage changes show up in review."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ def asset_graph_lines() -> list[str]:
         node = graph.get(key)
         parents = sorted(p.to_user_string() for p in node.parent_keys)
         lines.append(f"{key.to_user_string()} <- {', '.join(parents) or '(source)'}")
+    for check_key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):
+        blocking = "blocking" if graph.get_check_spec(check_key).blocking else "warn"
+        lines.append(f"check {check_key.to_user_string()} ({blocking})")
     jobs = sorted(job.name for job in defs.resolve_all_job_defs() if not job.name.startswith("__"))
     lines.append("jobs: " + ", ".join(jobs))
     lines.append("schedules: " + ", ".join(sorted(s.name for s in defs.schedules or [])))

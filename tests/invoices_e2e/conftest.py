@@ -95,6 +95,9 @@ def nights(tmp_path_factory) -> Nights:
         warehouse=warehouse,
         serving=root / "serving.duckdb",
         as_of=parse_as_of(RUN_1),
+        # These cases check invoices as finalized (DUE); payments have their own tests, so
+        # the customer's card declines and nothing moves an invoice on to PAID here.
+        payment_methods="cus_inv=pm_card_chargeCustomerFail",
     )
     run_nightly(settings)
     run1 = root / "warehouse-run1.duckdb"
