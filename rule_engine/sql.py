@@ -55,13 +55,14 @@ _DUCKDB = {
     "escape_backslash": "",
 }
 
-# Spark SQL (docs/scale-out.md): string literals take backslash escapes; decimal products
-# and quotients fall to 6 places (SPARK-29123), so products and the scaled-integer
-# quotient go through DECIMAL(38,0) limbs and back to DECIMAL(38,12) via an exact string.
+# Spark SQL (docs/scale-out.md): string literals take backslash escapes; decimals run with
+# allowPrecisionLoss=false (SPARK-29123: otherwise products and quotients fall to 6 places),
+# so products and the scaled-integer quotient go through DECIMAL(38,0) limbs and back to
+# DECIMAL(38,12) via an exact string.
 _SPARK_FROM_SCALED = (
     "CAST(concat(CASE WHEN ({n}) < 0 THEN '-' ELSE '' END, "
     "CAST(CAST((abs({n}) - abs({n}) % CAST(1000000000000 AS DECIMAL(38,0))) "
-    "/ CAST(1000000000000 AS DECIMAL(38,0)) AS DECIMAL(38,0)) AS STRING), '.', "
+    "/ CAST(1000000000000 AS DECIMAL(13,0)) AS DECIMAL(38,0)) AS STRING), '.', "
     "lpad(CAST(CAST(abs({n}) % CAST(1000000000000 AS DECIMAL(38,0)) AS DECIMAL(38,0)) "
     "AS STRING), 12, '0')) AS DECIMAL(38,12))"
 )
@@ -75,8 +76,9 @@ def _spark_mul() -> str:
     t12 = "CAST(1000000000000 AS DECIMAL(38,0))"
     ff = f"({fa}) * ({fb})"
     # fa*fb / 10^12 rounded half away from zero (the sign of the product)
-    q = f"CAST((({ff}) - ({ff}) % {t12}) / {t12} AS DECIMAL(38,0))"
-    rnd = f"CASE WHEN 2 * abs(({ff}) % {t12}) >= {t12} THEN sign({ff}) ELSE 0 END"
+    q = f"CAST((({ff}) - ({ff}) % {t12}) / CAST(1000000000000 AS DECIMAL(13,0)) AS DECIMAL(38,0))"
+    # (sign() would be a DOUBLE and turn the whole sum into one)
+    rnd = f"CASE WHEN 2 * abs(({ff}) % {t12}) >= {t12} THEN CASE WHEN ({ff}) < 0 THEN -1 ELSE 1 END ELSE 0 END"
     n = f"(({ia}) * ({ib}) * {t12} + ({ia}) * ({fb}) + ({fa}) * ({ib}) + {q} + {rnd})"
     return _SPARK_FROM_SCALED.replace("{n}", n)
 
@@ -90,13 +92,27 @@ _SPARK = {
         "ELSE conv(substr({x}, 3), 2, 10) END AS DECIMAL(38,0))"
     ),
     "int": "DECIMAL(38,0)",
-    "idiv": "CAST((({a}) - ({a}) % ({b})) / ({b}) AS DECIMAL(38,0))",
+    # allowPrecisionLoss=false: the divisor in its narrowest type keeps the quotient's
+    # integer digits (money.sql, spark__money_idiv)
+    "idiv": (
+        "CAST(CASE WHEN abs({b}) < 10000000000000 "
+        "THEN (({a}) - ({a}) % ({b})) / CAST({b} AS DECIMAL(13,0)) "
+        "WHEN abs({b}) < 1000000000000000000 "
+        "THEN (({a}) - ({a}) % ({b})) / CAST({b} AS DECIMAL(18,0)) "
+        "ELSE (({a}) - ({a}) % ({b})) / CAST({b} AS DECIMAL(38,0)) END AS DECIMAL(38,0))"
+    ),
     "trim": "TRIM(BOTH {chars} FROM {x})",
     "full_match": "({x} RLIKE concat('^(?:', {re}, ')$'))",
     "contains": "(instr({h}, {n}) > 0)",
     "struct": "named_struct('l', {l}, 'n', {n}, 's', {s}, 'b', {b})",
     "let": "element_at(transform(array({value}), {name} -> {body}), 1)",
-    "to_str": "CAST({x} AS STRING)",
+    # A DECIMAL(38,12) as plain digits (CAST AS STRING writes 4.72E-7 below 10^-6).
+    "to_str": (
+        "concat(CASE WHEN {x} < 0 THEN '-' ELSE '' END, "
+        "CAST(CAST(abs({x}) - abs({x}) % 1 AS DECIMAL(38,0)) AS STRING), '.', "
+        "lpad(CAST(CAST((abs({x}) % 1) * CAST(1000000000000 AS DECIMAL(13,0)) "
+        "AS DECIMAL(38,0)) AS STRING), 12, '0'))"
+    ),
     "strip_zeros": "regexp_replace({x}, '\\\\.?0+$', '')",
     "strpos": "instr({h}, {n})",
     "ltrim": "TRIM(LEADING {chars} FROM {x})",
@@ -969,7 +985,8 @@ def compile_key(
     def fn(ks, vs):
         if ks[0] == _NUM:
             # One DECIMAL(38,12) text per value: 5 and 5.0 are the same number.
-            return f"('n:' || CAST(CAST({vs[0]} AS {c.t['dec']}) AS {text}))"
+            number = f"CAST({vs[0]} AS {c.t['dec']})"
+            return f"('n:' || {c.f('to_str', x=number)})"
         if ks[0] == _STR:
             return f"('s:' || {vs[0]})"
         if ks[0] == _BOOL:

@@ -179,12 +179,24 @@
 {%- endmacro %}
 {#- Spark's `div` returns a BIGINT; a DECIMAL(38,0) quotient of the exact multiple is exact
     (Spark types it DECIMAL(38,6): any integer quotient below 10^32). -#}
-{#- a and b are bound once through a one-element lambda: Spark has no common-subexpression
+{#- Spark runs with spark.sql.decimalOperations.allowPrecisionLoss=false (sums and products
+    keep their scale or overflow to NULL, never round). A decimal quotient then has
+    38 - f(divisor precision) integer digits, so the divisor is cast to the narrowest type
+    that holds it: < 10^13 gives quotients below 10^32, < 10^18 below 10^29, anything else
+    below 10^20, and each is then above any quotient of a 38-digit numerator by that divisor
+    (except a divisor < 10^6 with a quotient past 10^32, as before).
+    a and b are bound once through a one-element lambda: Spark has no common-subexpression
     elimination in its analyzer, and the money algorithms nest divisions, so repeating the
     operands textually would grow the SQL exponentially. -#}
 {% macro spark__money_idiv(a, b) -%}
     element_at(transform(array(named_struct('a', cast({{ a }} as decimal(38, 0)), 'b', cast({{ b }} as decimal(38, 0)))),
-        money_q -> cast((money_q.a - money_q.a % money_q.b) / money_q.b as decimal(38, 0))), 1)
+        money_q -> cast(case
+            when abs(money_q.b) < cast(10000000000000 as decimal(38, 0))
+                then (money_q.a - money_q.a % money_q.b) / cast(money_q.b as decimal(13, 0))
+            when abs(money_q.b) < cast(1000000000000000000 as decimal(38, 0))
+                then (money_q.a - money_q.a % money_q.b) / cast(money_q.b as decimal(18, 0))
+            else (money_q.a - money_q.a % money_q.b) / money_q.b
+        end as decimal(38, 0))), 1)
 {%- endmacro %}
 
 {#- The integer part of a decimal (toward zero), as the scaled-integer type. -#}
@@ -227,7 +239,7 @@
     element_at(transform(array(cast({{ n }} as decimal(38, 0))), money_n -> cast(concat(
         case when money_n < 0 then '-' else '' end,
         cast(cast((abs(money_n) - abs(money_n) % cast(1000000000000 as decimal(38, 0)))
-                  / cast(1000000000000 as decimal(38, 0)) as decimal(38, 0)) as string),
+                  / cast(1000000000000 as decimal(13, 0)) as decimal(38, 0)) as string),
         '.',
         lpad(cast(cast(abs(money_n) % cast(1000000000000 as decimal(38, 0)) as decimal(38, 0)) as string), 12, '0')
     ) as decimal(38, 12))), 1)

@@ -38,6 +38,9 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
+        # A local session talks to itself only: loopback, never the machine's interfaces.
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
         # The exact-money expressions are large: interpreted, not compiled to Java (the
         # generated methods pass the JVM's 64 KB limit and Spark retries each one).
         "spark.sql.codegen.wholeStage": "false",
@@ -46,6 +49,9 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
         # dbt-spark forces ANSI off; the money macros are written for either (they never
         # depend on an overflow raising, see money.sql).
         "spark.sql.ansi.enabled": "false",
+        # Decimal sums and products keep their scale (or overflow to NULL), never round:
+        # DECIMAL(38,12) + DECIMAL(38,12) would otherwise drop to 11 places (SPARK-29123).
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
     }
 
 
@@ -54,6 +60,7 @@ def spark_session(spark_dir: Path):
     from pyspark.sql import SparkSession
 
     Path(spark_dir).mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master("local[2]").appName("tallyhouse").enableHiveSupport()
     for key, value in spark_conf(spark_dir).items():
         builder = builder.config(key, value)
