@@ -123,6 +123,7 @@ class _Validator:
         self.catalog = catalog
         self.seen = seen
         self.problems: list[CatalogProblem] = []
+        self._plan_ids_of_account: dict[str, set[str]] | None = None
         self.files = {
             stem: self._file_name(stem)
             for stem in (
@@ -463,11 +464,12 @@ class _Validator:
             else:
                 well_dated.append(assignment)
         # effective_until is the last day covered (inclusive): A until X-1, B from X is the
-        # plan change that does not overlap.
-        for later_index, later in enumerate(well_dated):
-            for earlier in well_dated[:later_index]:
-                if earlier.account_id != later.account_id:
-                    continue
+        # plan change that does not overlap. Only pairs within one account can overlap, so
+        # each assignment is compared with the earlier ones of its account (file order kept).
+        earlier_of_account: dict[str, list] = {}
+        for later in well_dated:
+            earlier_ones = earlier_of_account.setdefault(later.account_id, [])
+            for earlier in earlier_ones:
                 if (
                     earlier.effective_until is None
                     or later.effective_from <= earlier.effective_until
@@ -482,6 +484,7 @@ class _Validator:
                         f"of account '{later.account_id}'",
                         "plan_assignment",
                     )
+            earlier_ones.append(later)
 
     def _rate_cards_of_account(
         self, account_id: str
@@ -489,9 +492,11 @@ class _Validator:
         """(usage and fixed-fee card ids, commitment card ids, plan ids) over every plan the
         account is ever assigned to; None when one of those plans is unknown or broken."""
         plans = self.catalog.price_plans_by_id
-        plan_ids = sorted(
-            {a.plan_id for a in self.catalog.plan_assignments if a.account_id == account_id}
-        )
+        if self._plan_ids_of_account is None:  # built once, not one scan per grant
+            self._plan_ids_of_account = {}
+            for a in self.catalog.plan_assignments:
+                self._plan_ids_of_account.setdefault(a.account_id, set()).add(a.plan_id)
+        plan_ids = sorted(self._plan_ids_of_account.get(account_id, ()))
         if any(plan_id not in plans for plan_id in plan_ids):
             return None
         rated: set[str] = set()
