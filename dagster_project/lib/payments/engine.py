@@ -112,16 +112,10 @@ class PaymentWorkflow:
 
     def collect_all(self, invoices: list[DueInvoice]) -> list[Outcome]:
         """One attempt of each invoice's run; never raises for a provider's failure."""
-        open_runs = self.store.open_runs()
-        succeeded = {
-            r["run_id"]: r["attempts"]
-            for r in self.store.rows(
-                "select run_id, attempts from billing.workflow_runs where status = 'SUCCEEDED'"
-            )
-        }
         outcomes = []
         for start in range(0, len(invoices), self.batch_size):
             batch = invoices[start : start + self.batch_size]
+            open_runs, succeeded = self.store.runs_of([run_id_of(i.invoice_id) for i in batch])
             outcomes.extend(self._batch(batch, open_runs, succeeded))
         return outcomes
 
@@ -218,6 +212,8 @@ class PaymentWorkflow:
         performed, pending = [], todo
         if action == "record_payment":
             self._recorded = self.store.recorded_runs([c.run_id for c in todo])
+        elif todo:  # the provider reads what the wave looks up in one go
+            self.provider.prepare(action, [c.request(action) for c in todo])
         for try_number in range(1, self.retry.max_tries + 1):
             retry = []
             for context in pending:

@@ -73,6 +73,10 @@ class PaymentProvider(Protocol):
 
     def list_payment_intents(self) -> list[dict]: ...
 
+    def prepare(self, action: str, requests: list[dict]) -> None:
+        """Before a wave of `action` calls: fetch what they will look up, in one go (the
+        sandbox reads its rows for the whole wave with one query per table)."""
+
     def flush(self) -> None:
         """Make the calls so far durable (a no-op for a remote provider)."""
 
@@ -115,8 +119,10 @@ class SandboxProvider:
 
     name = "sandbox"
 
+    # customer_ref and idempotency_key copy the metadata keys the lookups filter on, so a
+    # lookup is `column in (...)` over the wave, never a parse of every stored object.
     COLUMNS = {
-        "customers": ("id", "name", "email", "metadata", "created_at"),
+        "customers": ("id", "name", "email", "metadata", "created_at", "customer_ref"),
         "payment_intents": (
             "id",
             "customer",
@@ -128,8 +134,15 @@ class SandboxProvider:
             "latest_charge",
             "last_error",
             "created_at",
+            "idempotency_key",
         ),
         "idempotency_keys": ("idempotency_key", "object_id"),
+    }
+    # Where each lookup column comes from in an older warehouse (tables made before the
+    # columns existed): filled once from the metadata JSON.
+    LOOKUP_COLUMNS = {
+        "customers": ("customer_ref", CUSTOMER_KEY),
+        "payment_intents": ("idempotency_key", IDEMPOTENCY_KEY),
     }
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
@@ -137,51 +150,118 @@ class SandboxProvider:
         con.execute(f"create schema if not exists {SANDBOX_SCHEMA}")
         con.execute(
             f"""create table if not exists {SANDBOX_SCHEMA}.customers (
-                id varchar, name varchar, email varchar, metadata varchar, created_at timestamptz)"""
+                id varchar, name varchar, email varchar, metadata varchar, created_at timestamptz,
+                customer_ref varchar)"""
         )
         con.execute(
             f"""create table if not exists {SANDBOX_SCHEMA}.payment_intents (
                 id varchar, customer varchar, amount bigint, currency varchar,
                 payment_method varchar, status varchar, metadata varchar, latest_charge varchar,
-                last_error varchar, created_at timestamptz)"""
+                last_error varchar, created_at timestamptz, idempotency_key varchar)"""
         )
         con.execute(
             f"""create table if not exists {SANDBOX_SCHEMA}.idempotency_keys (
                 idempotency_key varchar, object_id varchar)"""
         )
+        for table, (column, key) in self.LOOKUP_COLUMNS.items():
+            has = con.execute(
+                "select count(*) from information_schema.columns "
+                "where table_schema = ? and table_name = ? and column_name = ?",
+                [SANDBOX_SCHEMA, table, column],
+            ).fetchall()[0][0]
+            if not has:
+                con.execute(f"alter table {SANDBOX_SCHEMA}.{table} add column {column} varchar")
+                con.execute(
+                    f"update {SANDBOX_SCHEMA}.{table} "
+                    f"set {column} = json_extract_string(metadata, '$.{key}')"
+                )
+        # Only the rows tonight's calls touch are read (prepare() per wave, or one query per
+        # call otherwise): a night's cost follows its due invoices, not the sandbox's history.
         self._customers: dict[str, dict] = {}
         self._customer_by_ref: dict[str, str] = {}
         self._intents: dict[str, dict] = {}
         self._intent_by_key: dict[tuple[str, str], str] = {}
         self._replays: dict[str, str] = {}
+        self._looked_up: dict[str, set[str]] = {
+            "customer_ref": set(),
+            "idempotency_key": set(),
+            "replay": set(),
+        }
         self._dirty: dict[str, set[str]] = {t: set() for t in self.COLUMNS}
-        for row in self._load("customers"):
-            self._put_customer(row)
-        for row in self._load("payment_intents"):
-            self._put_intent(row)
-        for row in self._load("idempotency_keys"):
-            self._replays[row["idempotency_key"]] = row["object_id"]
 
-    def _load(self, table: str) -> list[dict]:
-        cursor = self._con.execute(
-            f"select * from {SANDBOX_SCHEMA}.{table} order by "
-            + ("idempotency_key" if table == "idempotency_keys" else "created_at, id")
-        )
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    def _select(self, table: str, column: str, values, order: str) -> list[dict]:
+        """Rows of `table` whose `column` is one of `values`, in `order`."""
+        import pyarrow as pa
+
+        self._con.register("wanted", pa.table({"v": pa.array(list(values), pa.string())}))
+        try:
+            cursor = self._con.execute(
+                f"select * from {SANDBOX_SCHEMA}.{table} "
+                f"where {column} in (select v from wanted) order by {order}"
+            )
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        finally:
+            self._con.unregister("wanted")
         for row in rows:
             if "metadata" in row:
                 row["metadata"] = json.loads(row["metadata"])
         return rows
 
+    def _fetch(self, lookup: str, values) -> None:
+        """Read the stored rows for lookup values not read yet (customer refs, intent
+        idempotency keys, or Idempotency-Keys of creates); unsaved calls stay as they are."""
+        values = set(values) - self._looked_up[lookup]
+        if not values:
+            return
+        self._looked_up[lookup] |= values
+        if lookup == "customer_ref":
+            for row in self._select("customers", "customer_ref", values, "created_at, id"):
+                if row["id"] not in self._customers:
+                    self._put_customer(row)
+        elif lookup == "idempotency_key":
+            for row in self._select("payment_intents", "idempotency_key", values, "created_at, id"):
+                if row["id"] not in self._intents:
+                    self._put_intent(row)
+        else:
+            for row in self._select("idempotency_keys", "idempotency_key", values, "object_id"):
+                self._replays.setdefault(row["idempotency_key"], row["object_id"])
+            # A replayed create returns its object: read those in the same go.
+            ids = {self._replays[v] for v in values if v in self._replays}
+            self._fetch_by_id("customers", {i for i in ids if i not in self._customers})
+            self._fetch_by_id("payment_intents", {i for i in ids if i not in self._intents})
+
+    def _fetch_by_id(self, table: str, ids) -> None:
+        if not ids:
+            return
+        for row in self._select(table, "id", ids, "created_at, id"):
+            if table == "customers" and row["id"] not in self._customers:
+                self._put_customer(row)
+            elif table == "payment_intents" and row["id"] not in self._intents:
+                self._put_intent(row)
+
+    def prepare(self, action: str, requests: list[dict]) -> None:
+        if action == "ensure_customer":
+            self._fetch("customer_ref", (r["customer_id"] for r in requests))
+            self._fetch("replay", (r["idempotency_key"] for r in requests))
+        elif action == "create_payment_intent":
+            self._fetch("idempotency_key", (r["metadata"][IDEMPOTENCY_KEY] for r in requests))
+            self._fetch("replay", (r["idempotency_key"] for r in requests))
+        elif action == "confirm_payment_intent":
+            self._fetch_by_id(
+                "payment_intents",
+                {r["payment_intent"] for r in requests} - self._intents.keys(),
+            )
+
     def _put_customer(self, row: dict) -> None:
+        row["customer_ref"] = row["metadata"].get(CUSTOMER_KEY)
         self._customers[row["id"]] = row
-        self._customer_by_ref.setdefault(row["metadata"].get(CUSTOMER_KEY), row["id"])
+        self._customer_by_ref.setdefault(row["customer_ref"], row["id"])
 
     def _put_intent(self, row: dict) -> None:
+        row["idempotency_key"] = row["metadata"].get(IDEMPOTENCY_KEY)
         self._intents[row["id"]] = row
-        key = row["metadata"].get(IDEMPOTENCY_KEY)
-        self._intent_by_key.setdefault((row["customer"], key), row["id"])
+        self._intent_by_key.setdefault((row["customer"], row["idempotency_key"]), row["id"])
 
     def flush(self) -> None:
         """Write what changed since the last flush, in one transaction."""
@@ -193,7 +273,8 @@ class SandboxProvider:
             "customers": self._customers,
             "payment_intents": self._intents,
             "idempotency_keys": {
-                k: {"idempotency_key": k, "object_id": v} for k, v in self._replays.items()
+                k: {"idempotency_key": k, "object_id": self._replays[k]}
+                for k in self._dirty["idempotency_keys"]
             },
         }
         self._con.execute("begin transaction")
@@ -225,6 +306,7 @@ class SandboxProvider:
 
     def _remember(self, idempotency_key: str, object_id: str) -> None:
         self._replays[idempotency_key] = object_id
+        self._looked_up["replay"].add(idempotency_key)
         self._dirty["idempotency_keys"].add(idempotency_key)
 
     @staticmethod
@@ -232,10 +314,12 @@ class SandboxProvider:
         return {"id": row["id"], "metadata": dict(row["metadata"]), "email": row["email"]}
 
     def find_customer(self, customer_id: str, email: str | None) -> dict | None:
+        self._fetch("customer_ref", [customer_id])
         found = self._customer_by_ref.get(customer_id)
         return self._customer(self._customers[found]) if found else None
 
     def create_customer(self, customer_id, name, email, idempotency_key) -> dict:
+        self._fetch("replay", [idempotency_key])
         replayed = self._replays.get(idempotency_key)
         if replayed is None:
             replayed = f"cus_sbx_{uuid.uuid4().hex[:16]}"
@@ -253,18 +337,22 @@ class SandboxProvider:
         return self._customer(self._customers[replayed])
 
     def _intent_row(self, payment_intent_id: str) -> dict:
+        if payment_intent_id not in self._intents:
+            self._fetch_by_id("payment_intents", [payment_intent_id])
         row = self._intents.get(payment_intent_id)
         if row is None:
             raise ProviderError(f"sandbox: no such payment intent {payment_intent_id!r}")
         return row
 
     def find_payment_intent(self, provider_customer, idempotency_key) -> dict | None:
+        self._fetch("idempotency_key", [idempotency_key])
         found = self._intent_by_key.get((provider_customer, idempotency_key))
         return _intent(self._intents[found]) if found else None
 
     def create_payment_intent(
         self, *, provider_customer, amount, currency, payment_method, metadata, idempotency_key
     ) -> dict:
+        self._fetch("replay", [idempotency_key])
         replayed = self._replays.get(idempotency_key)
         if replayed is None:
             if amount <= 0:
@@ -309,7 +397,10 @@ class SandboxProvider:
         return _intent(intent)
 
     def list_payment_intents(self) -> list[dict]:
-        return [_intent(row) for row in self._intents.values()]
+        stored = self._con.execute(f"select id from {SANDBOX_SCHEMA}.payment_intents").fetchall()
+        self._fetch_by_id("payment_intents", {i for (i,) in stored} - self._intents.keys())
+        rows = sorted(self._intents.values(), key=lambda r: (r["created_at"], r["id"]))
+        return [_intent(row) for row in rows]
 
 
 # ---------------------------------------------------------------- Stripe
@@ -435,6 +526,9 @@ class StripeProvider:
 
     def list_payment_intents(self) -> list[dict]:
         return [_intent(i) for i in self._intents(None)]
+
+    def prepare(self, action: str, requests: list[dict]) -> None:
+        """Stripe is asked call by call."""
 
     def flush(self) -> None:
         """Stripe keeps what it did; nothing to write."""

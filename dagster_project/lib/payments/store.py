@@ -141,20 +141,31 @@ class WorkflowStore:
 
     # ------------------------------------------------------------ runs
 
-    def open_runs(self) -> dict[str, dict]:
-        """Every run not yet SUCCEEDED, with the results of its actions that succeeded."""
-        runs = {
-            r["run_id"]: {**r, "done": {}}
-            for r in self.rows("select * from billing.workflow_runs where status <> 'SUCCEEDED'")
-        }
-        for r in self.rows(
-            """select l.run_id, l.action, l.response from billing.workflow_action_logs l
-               join billing.workflow_runs r using (run_id)
-               where r.status <> 'SUCCEEDED' and l.status = 'SUCCEEDED'
-               order by l.attempt, l.try_number"""
-        ):
-            runs[r["run_id"]]["done"][r["action"]] = json.loads(r["response"])
-        return runs
+    def runs_of(self, run_ids: list[str]) -> tuple[dict[str, dict], dict[str, int]]:
+        """The stored runs among `run_ids`: those not yet SUCCEEDED, with the results of
+        their actions that succeeded; and the SUCCEEDED ones with their attempts. Read for
+        the given runs only, so paid history costs nothing per night."""
+        if not run_ids:
+            return {}, {}
+        self.con.register("ids", _arrow([{"run_id": r} for r in run_ids], {"run_id": "varchar"}))
+        try:
+            stored = self.rows(
+                "select * from billing.workflow_runs where run_id in (select run_id from ids)"
+            )
+            runs = {r["run_id"]: {**r, "done": {}} for r in stored if r["status"] != "SUCCEEDED"}
+            succeeded = {r["run_id"]: r["attempts"] for r in stored if r["status"] == "SUCCEEDED"}
+            if runs:
+                for r in self.rows(
+                    """select l.run_id, l.action, l.response from billing.workflow_action_logs l
+                       join billing.workflow_runs r using (run_id)
+                       where r.status <> 'SUCCEEDED' and l.status = 'SUCCEEDED'
+                         and l.run_id in (select run_id from ids)
+                       order by l.attempt, l.try_number"""
+                ):
+                    runs[r["run_id"]]["done"][r["action"]] = json.loads(r["response"])
+        finally:
+            self.con.unregister("ids")
+        return runs, succeeded
 
     def begin_attempts(self, new_runs: list[dict], resumed: list[dict]) -> None:
         """Insert new runs (attempt 1); move resumed ones to their next attempt."""
