@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.catalog.assets import pricing_catalog
 from dagster_project.defs.ingestion.assets import raw_events
@@ -16,7 +15,11 @@ from dagster_project.defs.payments.assets import payment_collection
 from dagster_project.defs.payments.resources import PaymentProviderResource
 from dagster_project.defs.rating.assets import invoice_marts, invoice_periods, rating_models
 from dagster_project.defs.rating.checks import RATING_CHECKS
-from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
+from dagster_project.defs.resources import (
+    BillingSettingsResource,
+    TallyhouseDbtResource,
+    WarehouseResource,
+)
 from dagster_project.defs.serving.assets import serving_snapshot
 from dagster_project.lib.dbt import tallyhouse_dbt
 
@@ -39,7 +42,7 @@ defs = dg.Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "billing": BillingSettingsResource(),
-        "dbt": DbtCliResource(project_dir=tallyhouse_dbt),
+        "dbt": TallyhouseDbtResource(project_dir=tallyhouse_dbt),
         "payments": PaymentProviderResource(),
     },
     # DuckDB allows one writing process per file: every step runs in the run's own process,

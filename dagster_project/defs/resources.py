@@ -1,11 +1,14 @@
-"""Dagster resources: the one warehouse connection and the run's billing settings."""
+"""Dagster resources: the one warehouse connection, the run's billing settings, and dbt."""
 
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from dagster_dbt import DbtCliResource
+from packaging import version
 from pydantic import PrivateAttr
 
 from dagster_project.lib.run_lock import acquire_run_lock, release_run_lock
@@ -72,3 +75,15 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+class TallyhouseDbtResource(DbtCliResource):
+    """dagster-dbt's dbt resource without its `dbt --version` subprocess before every dbt
+    step (a Python start-up and a dbt import, ~2 s each): the dbt that runs is the dbt-core
+    installed next to us, so its version is read from the package."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        from dbt.version import __version__
+
+        return version.parse(__version__)
