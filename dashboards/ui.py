@@ -170,3 +170,18 @@ def date_range(
 
 def table(frame: pd.DataFrame, **options) -> None:
     st.dataframe(frame, hide_index=True, width="stretch", **options)
+
+
+def invoice_picker(invoices: pd.DataFrame, label: str):
+    """A select box over invoices (account · period · status · total); the chosen row."""
+    rows = {row.invoice_id: row for row in invoices.itertuples()}
+    invoice_id = st.selectbox(
+        label,
+        list(rows),
+        format_func=lambda i: (
+            f"{rows[i].account_id} · {rows[i].period_start:%Y-%m-%d} · "
+            f"{rows[i].status} · {money(rows[i].total, rows[i].currency)}"
+        ),
+        key="invoice",
+    )
+    return rows[invoice_id]

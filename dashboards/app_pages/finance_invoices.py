@@ -41,17 +41,8 @@ ui.table(
 if invoices.empty:
     st.stop()
 
-rows = {row.invoice_id: row for row in invoices.itertuples()}
-invoice_id = st.selectbox(
-    "Open an invoice",
-    list(rows),
-    format_func=lambda i: (
-        f"{rows[i].account_id} · {rows[i].period_start:%Y-%m-%d} · "
-        f"{rows[i].status} · {ui.money(rows[i].total, rows[i].currency)}"
-    ),
-    key="invoice",
-)
-invoice = rows[invoice_id]
+invoice = ui.invoice_picker(invoices, "Open an invoice")
+invoice_id = invoice.invoice_id
 currency = invoice.currency
 st.subheader(f"Invoice {invoice_id}")
 cells = st.columns(5)

@@ -73,17 +73,8 @@ with invoices_tab:
                 ["subtotal", "credits_applied", "total", "wallet_applied", "amount_due"],
             )
         )
-        rows = {row.invoice_id: row for row in invoices.itertuples()}
-        invoice_id = st.selectbox(
-            "Invoice",
-            list(rows),
-            format_func=lambda i: (
-                f"{rows[i].account_id} · {rows[i].period_start:%Y-%m-%d} · "
-                f"{rows[i].status} · {ui.money(rows[i].total, rows[i].currency)}"
-            ),
-            key="invoice",
-        )
-        invoice = rows[invoice_id]
+        invoice = ui.invoice_picker(invoices, "Invoice")
+        invoice_id = invoice.invoice_id
         st.metric("Invoice total", ui.money(invoice.total, invoice.currency))
         lines = data.invoice_lines(invoice_id, access.accounts)
         lines["currency"] = invoice.currency

@@ -230,44 +230,13 @@ class PaymentWorkflow:
                         raise ResponseLost(
                             f"response of {action} lost after it was performed (injected)"
                         )
-                except (InjectedError, TransientProviderError) as error:
-                    logs.append(
-                        context.log(
-                            order,
-                            action,
-                            try_number,
-                            "FAILED",
-                            started,
-                            self.now(),
-                            request=request,
-                            error=str(error),
-                        )
-                    )
-                    if try_number == self.retry.max_tries:
-                        context.failure = (
-                            action,
-                            f"{action} failed {try_number} times; last error: {error}",
-                        )
-                    else:
-                        retry.append(context)
-                    continue
-                except PaymentDeclined as error:
-                    logs.append(
-                        context.log(
-                            order,
-                            action,
-                            try_number,
-                            "FAILED",
-                            started,
-                            self.now(),
-                            request=request,
-                            error=str(error),
-                        )
-                    )
-                    context.failure = (action, f"payment declined: {error}")
-                    continue
                 except Exception as error:  # noqa: BLE001 - one invoice's failure stays its own
-                    message = f"{type(error).__name__}: {error}"
+                    transient = isinstance(error, InjectedError | TransientProviderError)
+                    message = (
+                        str(error)
+                        if transient or isinstance(error, PaymentDeclined)
+                        else f"{type(error).__name__}: {error}"
+                    )
                     logs.append(
                         context.log(
                             order,
@@ -280,7 +249,17 @@ class PaymentWorkflow:
                             error=message,
                         )
                     )
-                    context.failure = (action, message)
+                    if isinstance(error, PaymentDeclined):
+                        context.failure = (action, f"payment declined: {error}")
+                    elif not transient:
+                        context.failure = (action, message)
+                    elif try_number == self.retry.max_tries:
+                        context.failure = (
+                            action,
+                            f"{action} failed {try_number} times; last error: {error}",
+                        )
+                    else:
+                        retry.append(context)
                     continue
                 logs.append(
                     context.log(
