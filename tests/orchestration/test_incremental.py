@@ -17,11 +17,22 @@ from dagster_project.cli import run_nightly
 from dagster_project.settings import Settings
 from tests.orchestration.tiny_billing import write_catalog, write_events
 
-INCREMENTAL_MODELS = (
-    "int_event_meter_matches",
-    "int_usage_by_cycle",
-    "int_event_revenue_attributions",
-)
+FINALIZED = "invoice_id in (select invoice_id from billing.finalized_invoices)"
+# Per incremental model: its schema, and which of its rows belong to closed cycles.
+INCREMENTAL_MODELS = {
+    "int_event_meter_matches": ("intermediate", FINALIZED),
+    "int_usage_by_cycle": ("intermediate", FINALIZED),
+    "int_event_revenue_attributions": ("intermediate", FINALIZED),
+    "int_event_records_resolved": ("intermediate", FINALIZED),
+    # The log names the invoice of RESOLVED records only: read the record's cycle instead.
+    "fct_event_pipeline_log": (
+        "marts",
+        "record_seq in (select record_seq from intermediate.int_event_records_resolved "
+        f"where {FINALIZED})",
+    ),
+    # Every month before December is finalized by 5 December (the accounts are on UTC).
+    "fct_usage_daily": ("marts", "usage_date < date '2026-12-01'"),
+}
 
 
 @dataclass(frozen=True)
@@ -35,18 +46,18 @@ def model_states(warehouse) -> dict[str, ModelState]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         states = {}
-        for model in INCREMENTAL_MODELS:
+        for model, (schema, closed_rows) in INCREMENTAL_MODELS.items():
             oid = con.execute(
                 "select table_oid from duckdb_tables() "
-                "where schema_name = 'intermediate' and table_name = ?",
-                [model],
+                "where schema_name = ? and table_name = ?",
+                [schema, model],
             ).fetchall()[0][0]
             max_rowid = con.execute(
-                f"select coalesce(max(rowid), -1) from intermediate.{model}"
+                f"select coalesce(max(rowid), -1) from {schema}.{model}"
             ).fetchall()[0][0]
             closed = con.execute(
-                f"""select rowid, md5(cast(t as varchar)) from intermediate.{model} t
-                    where invoice_id in (select invoice_id from billing.finalized_invoices)"""
+                f"""select rowid, md5(cast(t as varchar)) from {schema}.{model} t
+                    where {closed_rows}"""
             ).fetchall()
             states[model] = ModelState(oid, max_rowid, frozenset(closed))
         return states
@@ -115,9 +126,17 @@ def test_the_night_after_six_closed_months_writes_no_more_closed_rows_than_after
     one = history(tmp_path / "one_month", 1)
     six = history(tmp_path / "six_months", 6)
     # The six-month history holds six times the closed rows (4 matches a month, …).
-    closed_six = len(model_states(six.warehouse)["int_event_meter_matches"].closed_rows)
-    closed_one = len(model_states(one.warehouse)["int_event_meter_matches"].closed_rows)
-    assert (closed_one, closed_six) == (4, 24)
+    # 2 accounts × 2 events a month, each on its own day, one meter: 4 records, 4 log rows,
+    # 4 daily usage rows a month.
+    states_one, states_six = model_states(one.warehouse), model_states(six.warehouse)
+    for model in (
+        "int_event_meter_matches",
+        "int_event_records_resolved",
+        "fct_event_pipeline_log",
+        "fct_usage_daily",
+    ):
+        closed = (len(states_one[model].closed_rows), len(states_six[model].closed_rows))
+        assert closed == (4, 24), (model, closed)
 
     after_one = next_night(one)
     after_six = next_night(six)
@@ -127,3 +146,6 @@ def test_the_night_after_six_closed_months_writes_no_more_closed_rows_than_after
     # Not vacuous: the night did write the new December usage (2 events → 2 meter matches),
     # the same number whatever the history.
     assert after_one["int_event_meter_matches"][1] == after_six["int_event_meter_matches"][1] == 2
+    # …and 2 resolved records, 2 log rows, 2 daily usage rows (acc_a and acc_b on 5 December).
+    for model in ("int_event_records_resolved", "fct_event_pipeline_log", "fct_usage_daily"):
+        assert after_one[model][1] == after_six[model][1] == 2, (model, after_one, after_six)

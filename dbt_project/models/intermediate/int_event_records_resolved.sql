@@ -1,9 +1,24 @@
 -- Every received record with the catalog-dependent part of its status (SEMANTICS 3 and the
 -- "which status wins" order): account, schema, declared attributes, plan in force.
--- Recomputed every run, so fixing the catalog bills events already received.
+-- Incremental (macros/incremental.sql): a record's row is rewritten while its invoice is
+-- open or, with no invoice, while ingestion accepted it (its catalog-dependent status may
+-- change), so fixing the catalog bills events already received if their cycle is open.
+-- Rows of finalized invoices and ingestion's rejections are written once and kept.
 -- status RESOLVED means "ready for meter matching" (METERED / NO_MATCHING_METERS come next).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_open_record_rows() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_billing__invoice_periods') }}
 with records as (
     select * from {{ ref('stg_landing__event_records') }}
+    {% if is_incremental() %}
+        -- The rows the pre_hook deleted, and new records.
+        where record_seq not in (select record_seq from {{ this }})
+    {% endif %}
 ),
 
 accounts as (
@@ -69,8 +84,15 @@ with_period as (
         i.invoice_id,
         i.cycle_start,
         i.cycle_end,
-        -- Received by a run after the one that finalized its invoice (SEMANTICS 8).
+        -- Received by a run after the one that finalized its invoice (SEMANTICS 8). On an
+        -- incremental night every record resolved into a finalized invoice was not billed by
+        -- it (its billed records are kept rows): a new late record, or one whose account or
+        -- plan was only added to the catalog after its cycle was finalized.
+        {% if is_incremental() %}
+        i.finalized_through_record_seq is not null as is_past_grace_period
+        {% else %}
         coalesce(r.record_seq > i.finalized_through_record_seq, false) as is_past_grace_period
+        {% endif %}
     from with_plan as r
     left join periods as i
         on i.assignment_id = r.assignment_id

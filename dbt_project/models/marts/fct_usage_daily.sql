@@ -3,33 +3,29 @@
 -- events (SEMANTICS 5: COUNT events; SUM, MAX, UNIQUE_COUNT of the value; LATEST the value of
 -- the day's latest event, ties to the greatest event id; null values count for COUNT only).
 -- Every metered event counts, whether or not the plan in force prices its meter.
-{{ config(materialized='table', schema='marts') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        schema='marts',
+        pre_hook="{{ delete_open_usage_days() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_billing__invoice_periods') }}
+-- Incremental: the days of finalized cycles are kept; a night recomputes only the days the
+-- pre_hook deleted (open cycles, late events, vanished matches), i.e. the days with no row.
 
-with meter_matches as (
-    select * from {{ ref('int_event_meter_matches') }}
-),
-
-meters as (
-    select meter_id, aggregation from {{ ref('stg_catalog__usage_meters') }}
-),
-
-accounts as (
-    select account_id, timezone from {{ ref('stg_catalog__accounts') }}
-),
-
-daily_events as (
-    select
-        m.account_id,
-        m.meter_id,
-        mt.aggregation,
-        cast({{ to_local_timestamp('m.event_timestamp', 'a.timezone') }} as date) as usage_date,
-        m.event_id,
-        m.event_timestamp,
-        m.meter_value,
-        m.meter_key
-    from meter_matches as m
-    inner join meters as mt on mt.meter_id = m.meter_id
-    inner join accounts as a on a.account_id = m.account_id
+with daily_events as (
+    select d.*
+    from ({{ usage_day_matches() }}) as d
+    {% if is_incremental() %}
+    where not exists (
+        select 1 from {{ this }} as kept
+        where kept.account_id = d.account_id
+          and kept.meter_id = d.meter_id
+          and kept.usage_date = d.usage_date
+    )
+    {% endif %}
 ),
 
 latest_values as (

@@ -3,12 +3,29 @@
 -- cycle and invoice it belongs to, and the revenue attributed to it (SEMANTICS 18-19).
 -- Built after the invoicing step, so every invoice_id it names exists:
 -- depends_on: {{ ref('fct_invoices') }}
+-- Incremental (macros/incremental.sql): a record's row is rewritten with its resolved row
+-- (open invoice, or no invoice and a status the catalog may still change); the rows of
+-- finalized invoices and ingestion's rejections are written once and kept.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_open_pipeline_log_rows() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_billing__invoice_periods') }}
+-- depends_on: {{ ref('stg_landing__event_records') }}
 with records as (
     select * from {{ ref('int_event_records_resolved') }}
+    {% if is_incremental() %}
+        -- The rows the pre_hook deleted, and new records.
+        where record_seq not in (select record_seq from {{ this }})
+    {% endif %}
 ),
 
 matches as (
     select * from {{ ref('int_event_meter_matches') }}
+    {% if is_incremental() %} where record_seq in (select record_seq from records) {% endif %}
 ),
 
 meters as (
@@ -17,6 +34,7 @@ meters as (
 
 attributions as (
     select * from {{ ref('int_event_revenue_attributions') }}
+    {% if is_incremental() %} where record_seq in (select record_seq from records) {% endif %}
 ),
 
 units_per_event as (
