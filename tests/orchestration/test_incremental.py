@@ -48,8 +48,7 @@ def model_states(warehouse) -> dict[str, ModelState]:
         states = {}
         for model, (schema, closed_rows) in INCREMENTAL_MODELS.items():
             oid = con.execute(
-                "select table_oid from duckdb_tables() "
-                "where schema_name = ? and table_name = ?",
+                "select table_oid from duckdb_tables() where schema_name = ? and table_name = ?",
                 [schema, model],
             ).fetchall()[0][0]
             max_rowid = con.execute(
