@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from dagster_project.cli import run_nightly
+from tests.commands import tallyhouse_run
 
 from .conftest import bill
 
@@ -72,20 +73,7 @@ def test_a_broken_catalog_stops_the_run_before_anything_is_written(tmp_path, bil
     pricing.write_text(text)
     warehouse = tmp_path / "warehouse.duckdb"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dagster_project.cli",
-            "run",
-            "--catalog",
-            str(catalog),
-            "--landing",
-            str(billed_jsonl.settings.landing),
-            "--warehouse",
-            str(warehouse),
-            "--as-of",
-            "2026-12-05T00:00:00Z",
-        ],
+        tallyhouse_run(catalog, billed_jsonl.settings.landing, warehouse, "2026-12-05T00:00:00Z"),
         capture_output=True,
         text=True,
         timeout=300,

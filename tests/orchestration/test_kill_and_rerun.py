@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 
 import duckdb
 import pytest
 
 from dagster_project.cli import run_nightly
+from tests.commands import tallyhouse_run
 from tests.orchestration.conftest import tiny_settings
 from tests.orchestration.processes import group_commands, killpg, wait_for
 
@@ -37,20 +37,9 @@ def invoices(warehouse) -> list[tuple]:
 @pytest.mark.slow
 def test_two_runs_at_once_then_a_kill_during_dbt_and_a_rerun(tiny_billed, tmp_path):
     settings = tiny_settings(tmp_path)
-    command = [
-        sys.executable,
-        "-m",
-        "dagster_project.cli",
-        "run",
-        "--catalog",
-        str(settings.catalog),
-        "--landing",
-        str(settings.landing),
-        "--warehouse",
-        str(settings.warehouse),
-        "--as-of",
-        settings.as_of.isoformat(),
-    ]
+    command = tallyhouse_run(
+        settings.catalog, settings.landing, settings.warehouse, settings.as_of.isoformat()
+    )
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     runs = [
         subprocess.Popen(

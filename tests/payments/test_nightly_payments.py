@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from dagster_project.cli import run_nightly
 from dagster_project.lib.payments import CRASH_EXIT_CODE, SandboxProvider
 from dagster_project.lib.payments.engine import run_id_of
 from dagster_project.settings import Settings, parse_as_of
+from tests.commands import tallyhouse_run
 
 from .drill import API_KEY, provider_for
 from .test_workflow import intents, logs
@@ -152,20 +152,7 @@ def test_crash_and_resume_through_tallyhouse_run(tmp_path, localstripe_url):
         "TALLYHOUSE_PAYMENT_METHODS": DECLINING,
         "TALLYHOUSE_SERVING": str(tmp_path / "serving.duckdb"),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "dagster_project.cli",
-        "run",
-        "--catalog",
-        str(catalog),
-        "--landing",
-        str(landing),
-        "--warehouse",
-        str(warehouse),
-        "--as-of",
-        AS_OF,
-    ]
+    command = tallyhouse_run(catalog, landing, warehouse, AS_OF)
     crashed = subprocess.run(
         command,
         env={**env, "TALLYHOUSE_PAYMENT_FAULTS": "confirm_payment_intent:crash:1"},
