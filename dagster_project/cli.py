@@ -95,11 +95,20 @@ def _dagster_instance():
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         return dg.DagsterInstance.ephemeral()
+    from dagster_project.lib.run_lock import warehouse_run_lock
+
     config = Path(home) / "dagster.yaml"
-    if not config.exists():
-        config.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(Path(__file__).parent / "dagster.yaml", config)
-    return dg.DagsterInstance.get()
+    # Two runs started at once on a fresh home would both create the instance's SQLite tables
+    # ("table instigators already exists"): one creates them while the other waits, so the
+    # loser reaches the warehouse lock and refuses with its readable message.
+    with warehouse_run_lock(Path(home) / "instance", purpose="creating", wait_seconds=120):
+        if not config.exists():
+            config.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(__file__).parent / "dagster.yaml", config)
+        instance = dg.DagsterInstance.get()
+        for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+            getattr(instance, storage)  # created lazily: create them under the lock
+    return instance
 
 
 def print_run_summary(settings: Settings) -> None:

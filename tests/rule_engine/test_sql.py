@@ -434,6 +434,7 @@ CHECKED = Counter()
     deadline=None,
     max_examples=400,
     database=None,
+    derandomize=True,  # the same 400 cases every run: the operator-coverage check below is stable
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(logic=expressions, events=events_strategy)
