@@ -24,9 +24,12 @@ demo: $(VENV)/.installed
 	mkdir -p $(DAGSTER_HOME)
 	tallyhouse demo
 
+# Two workers (the CI machine's two cores); tests that share a billed warehouse stay on one
+# worker (tests/conftest.py). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev chromium
 	mkdir -p $(DAGSTER_HOME)
-	pytest $(PYTEST_ARGS)
+	pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The dashboards' browser test drives Debian's headless Chromium (never `playwright install`).
 chromium:

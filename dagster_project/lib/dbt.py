@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -27,3 +28,10 @@ def ensure_manifest() -> Path:
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
         tallyhouse_dbt.preparer.prepare(tallyhouse_dbt)
     return manifest
+
+
+def dbt_target_path() -> Path:
+    """Where dbt keeps its parse cache and run artifacts: `DBT_TARGET_PATH` when set (the test
+    suite gives each worker its own, as two dbt processes must not write one target folder at
+    once), else the project's `target/`, kept between runs for partial parsing."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or tallyhouse_dbt.target_path)

@@ -4,7 +4,6 @@ billed once by the real nightly job (Dagster in-process → dbt build on DuckDB)
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import duckdb
@@ -15,17 +14,6 @@ from dagster_project.cli import run_nightly
 from dagster_project.settings import Settings, parse_as_of
 
 from .cases import AS_OF, account_rows, assignment_rows, events, pricing
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def project_environment(tmp_path_factory):
-    """dbt is called as an executable: keep the venv's bin on PATH; use a throwaway instance."""
-    venv_bin = REPO / ".venv" / "bin"
-    os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ['PATH']}"
-    os.environ.setdefault("DAGSTER_HOME", str(tmp_path_factory.mktemp("dagster_home")))
-    yield
 
 
 def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:

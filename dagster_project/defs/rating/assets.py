@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
-from dagster_project.lib.dbt import ensure_manifest, tallyhouse_dbt
+from dagster_project.lib.dbt import dbt_target_path, ensure_manifest, tallyhouse_dbt
 from dagster_project.lib.invoice_periods import write_invoice_periods
 
 # Marts built from what the invoicing asset writes run in a second dbt step (dbt → Python → dbt).
@@ -18,7 +18,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock)
     # dbt's partial parsing survives a new clock), and one fixed target path keeps the
     # parse cache between runs.
     os.environ["TALLYHOUSE_AS_OF"] = clock.isoformat()
-    invocation = dbt.cli(["build"], context=context, target_path=tallyhouse_dbt.target_path)
+    invocation = dbt.cli(["build"], context=context, target_path=dbt_target_path())
     yield from invocation.stream()
 
 
