@@ -49,6 +49,9 @@ UPDATE_LINE = "PRICING_RULE_UPDATE"
 ADDITION_LINE = "PRICING_RULE_ADDITION"
 
 _ZERO = Decimal(0)
+# json.dumps(..., sort_keys=True, separators=(",", ":")) without building an encoder per
+# call: one rule log row per rule per invoice.
+_VARIABLES_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------- inputs
@@ -156,7 +159,7 @@ class RuleLog:
             "rule_name": self.rule_name,
             "rule_order": self.rule_order,
             "outcome": self.outcome,
-            "variables": json.dumps(dict(self.variables), sort_keys=True, separators=(",", ":")),
+            "variables": _VARIABLES_JSON.encode(dict(self.variables)),
             "computation_result": _text(self.computation_result),
             "action_type": self.action_type,
             "target": self.target,

@@ -137,6 +137,10 @@ def _trimmed(value: Decimal | None) -> Decimal | None:
     return normalized.quantize(Decimal(1)) if normalized.as_tuple().exponent > 0 else normalized
 
 
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
 def _rows(con, sql: str, params=None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
@@ -216,39 +220,49 @@ def _invoice_inputs(con) -> list[InvoiceInput]:
     pricings = _usage_pricings(con)
     rules = _compiled_rules(con)
     usage: dict[str, list[UsageLineInput]] = defaultdict(list)
-    for u in _rows(
-        con,
-        """select invoice_id, plan_id, rate_card_id, meter_id, quantity, amount
-           from intermediate.int_rated_usage order by invoice_id, rate_card_id""",
-    ):
-        usage[u["invoice_id"]].append(
+    # Rows as tuples and amounts as text (Decimal(text) is exact and several times faster
+    # than DuckDB building a Decimal per value): ~375k rated lines on a 10k-account night.
+    for invoice_id, plan_id, rate_card_id, meter_id, quantity, amount in con.execute(
+        """select invoice_id, plan_id, rate_card_id, meter_id,
+                  cast(quantity as varchar), cast(amount as varchar)
+           from intermediate.int_rated_usage order by invoice_id, rate_card_id"""
+    ).fetchall():
+        usage[invoice_id].append(
             UsageLineInput(
-                rate_card_id=u["rate_card_id"],
-                meter_id=u["meter_id"],
-                quantity=_trimmed(u["quantity"]),
-                amount=_trimmed(u["amount"]),
-                pricing=pricings[(u["plan_id"], u["rate_card_id"])],
+                rate_card_id=rate_card_id,
+                meter_id=meter_id,
+                quantity=_trimmed(_decimal(quantity)),
+                amount=_trimmed(_decimal(amount)),
+                pricing=pricings[(plan_id, rate_card_id)],
             )
         )
     fees: dict[str, list[FixedFeeLineInput]] = defaultdict(list)
     commitments: dict[str, tuple[str, Decimal]] = {}
-    for f in _rows(
-        con,
-        """select invoice_id, rate_card_id, line_type, quantity, unit_amount, amount,
-                  commitment_amount
-           from intermediate.int_fixed_fee_lines order by invoice_id, rate_card_id""",
-    ):
-        if f["line_type"] == "FIXED_FEE":
-            fees[f["invoice_id"]].append(
+    for (
+        invoice_id,
+        rate_card_id,
+        line_type,
+        quantity,
+        unit_amount,
+        amount,
+        commitment_amount,
+    ) in con.execute(
+        """select invoice_id, rate_card_id, line_type, cast(quantity as varchar),
+                  cast(unit_amount as varchar), cast(amount as varchar),
+                  cast(commitment_amount as varchar)
+           from intermediate.int_fixed_fee_lines order by invoice_id, rate_card_id"""
+    ).fetchall():
+        if line_type == "FIXED_FEE":
+            fees[invoice_id].append(
                 FixedFeeLineInput(
-                    rate_card_id=f["rate_card_id"],
-                    quantity=_trimmed(f["quantity"]),
-                    unit_amount=_trimmed(f["unit_amount"]),
-                    amount=_trimmed(f["amount"]),
+                    rate_card_id=rate_card_id,
+                    quantity=_trimmed(_decimal(quantity)),
+                    unit_amount=_trimmed(_decimal(unit_amount)),
+                    amount=_trimmed(_decimal(amount)),
                 )
             )
         else:
-            commitments[f["invoice_id"]] = (f["rate_card_id"], _trimmed(f["commitment_amount"]))
+            commitments[invoice_id] = (rate_card_id, _trimmed(_decimal(commitment_amount)))
     inputs = []
     for p in _rows(con, OPEN_PERIODS_SQL):
         commitment = commitments.get(p["invoice_id"])
@@ -310,17 +324,40 @@ def _wallet_transactions(con) -> list[WalletTransaction]:
     ]
 
 
+# Cell types Arrow takes as they are; anything else goes through _cell.
+_PLAIN = frozenset({str, int, bool, datetime, list})
+
+
+def _cell(value):
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
 def _table(rows: list[dict], columns: dict[str, str]) -> pa.Table:
-    """Rows as Arrow, money as decimal text: DuckDB casts it exactly into the column type."""
+    """Rows as Arrow, money as decimal text: DuckDB casts it exactly into the column type.
 
-    def cell(value):
-        if isinstance(value, Decimal):
-            return format(value, "f")
-        if isinstance(value, dict):
-            return json.dumps(value, sort_keys=True, default=str)
-        return value
-
-    return pa.table({name: pa.array([cell(r.get(name)) for r in rows]) for name in columns})
+    Column by column, with the common cell types tested inline (a night writes ~600k
+    rows): the same values as _cell on every cell, without a call per cell."""
+    data = {}
+    for name, kind in columns.items():
+        if kind == MONEY:
+            values = [
+                format(v, "f")
+                if type(v := r.get(name)) is Decimal
+                else v
+                if v is None or type(v) is str
+                else _cell(v)
+                for r in rows
+            ]
+        else:
+            values = [
+                v if (v := r.get(name)) is None or type(v) in _PLAIN else _cell(v) for r in rows
+            ]
+        data[name] = pa.array(values)
+    return pa.table(data)
 
 
 def _insert(con, table: str, rows: list[dict], *, replace: bool = False) -> None:
