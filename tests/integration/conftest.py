@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,16 @@ class BilledWarehouse:
     root: Path
     settings: Settings
     manifest: Manifest
+
+    def copy(self, folder: Path) -> BilledWarehouse:
+        """The same billed state (warehouse, catalog, landing) in folder, for a test that
+        changes it; the settings point at the copy."""
+        shutil.copytree(self.root, folder)
+        moved = {
+            name: folder / getattr(self.settings, name).relative_to(self.root)
+            for name in ("catalog", "landing", "warehouse", "serving")
+        }
+        return BilledWarehouse(folder, self.settings.with_overrides(**moved), self.manifest)
 
     def planted_records(self) -> list[dict[str, str]]:
         """The generator's record-by-record oracle (planted.csv)."""

@@ -47,10 +47,20 @@ def test_a_second_night_with_the_same_files_changes_nothing(billed_jsonl):
     before = statuses_by_raw_ref(settings.warehouse)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         files_before = con.execute("select count(*) from raw.landing_files").fetchall()
+        invoices_before = invoices_and_lines(con)
     run_nightly(settings.with_overrides(as_of=settings.as_of + timedelta(hours=1)))
     assert statuses_by_raw_ref(settings.warehouse) == before
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("select count(*) from raw.landing_files").fetchall() == files_before
+        # Nothing new and nothing fell due within the hour: every invoice and line as before.
+        assert invoices_and_lines(con) == invoices_before
+
+
+def invoices_and_lines(con) -> tuple[list[tuple], list[tuple]]:
+    return (
+        con.execute("select * from marts.fct_invoices order by invoice_id").fetchall(),
+        con.execute("select * from marts.fct_invoice_line_items order by line_item_id").fetchall(),
+    )
 
 
 def test_parquet_landing_files_bill_like_jsonl(tmp_path):
