@@ -368,6 +368,9 @@ class _Context:
     done: dict[str, dict]  # results of actions that succeeded in earlier attempts
     results: dict[str, dict] = field(default_factory=dict)
     failure: tuple[str, str] | None = None  # (action, reason)
+    # Each action's request, built once: the wave's prepare() and every try send the same
+    # one (it depends only on the invoice and the results of the actions before).
+    requests: dict[str, dict] = field(default_factory=dict)
 
     def log(self, order, action, try_number, status, started, finished, **fields):
         """One action log row; `fields` are request, response and error."""
@@ -387,6 +390,12 @@ class _Context:
 
     def request(self, action: str) -> dict:
         """What the action sends, from the invoice and the results of the actions before."""
+        request = self.requests.get(action)
+        if request is None:
+            request = self.requests[action] = self._request(action)
+        return request
+
+    def _request(self, action: str) -> dict:
         inv = self.invoice
         if action == "ensure_customer":
             return {

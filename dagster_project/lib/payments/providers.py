@@ -25,6 +25,8 @@ DECLINING_PAYMENT_METHODS = frozenset(
     {"pm_card_chargeCustomerFail", "pm_card_visa_chargeDeclined", "pm_card_chargeDeclined"}
 )
 DEFAULT_PAYMENT_METHOD = "pm_card_visa"
+# json.dumps(metadata, sort_keys=True), one encoder for every stored object.
+_METADATA_JSON = json.JSONEncoder(sort_keys=True)
 
 
 class ProviderError(Exception):
@@ -188,6 +190,8 @@ class SandboxProvider:
             "replay": set(),
         }
         self._dirty: dict[str, set[str]] = {t: set() for t in self.COLUMNS}
+        # The dirty rows created since the last flush: not stored yet, so nothing to delete.
+        self._created: dict[str, set[str]] = {t: set() for t in self.COLUMNS}
 
     def _select(self, table: str, column: str, values, order: str) -> list[dict]:
         """Rows of `table` whose `column` is one of `values`, in `order`."""
@@ -285,14 +289,16 @@ class SandboxProvider:
                 columns = self.COLUMNS[table]
                 rows = [sources[table][i] for i in sorted(ids)]
                 data = {
-                    c: [json.dumps(r[c], sort_keys=True) if c == "metadata" else r[c] for r in rows]
+                    c: [_METADATA_JSON.encode(r[c]) if c == "metadata" else r[c] for r in rows]
                     for c in columns
                 }
                 self._con.register("changed", pa.table(data))
                 key = columns[0]
-                self._con.execute(
-                    f"delete from {SANDBOX_SCHEMA}.{table} where {key} in (select {key} from changed)"
-                )
+                if ids - self._created[table]:  # rows stored before: replaced, not duplicated
+                    self._con.execute(
+                        f"delete from {SANDBOX_SCHEMA}.{table} "
+                        f"where {key} in (select {key} from changed)"
+                    )
                 self._con.execute(
                     f"insert into {SANDBOX_SCHEMA}.{table} ({', '.join(columns)}) "
                     f"select {', '.join(columns)} from changed"
@@ -303,11 +309,13 @@ class SandboxProvider:
             self._con.execute("rollback")
             raise
         self._dirty = {t: set() for t in self.COLUMNS}
+        self._created = {t: set() for t in self.COLUMNS}
 
     def _remember(self, idempotency_key: str, object_id: str) -> None:
         self._replays[idempotency_key] = object_id
         self._looked_up["replay"].add(idempotency_key)
         self._dirty["idempotency_keys"].add(idempotency_key)
+        self._created["idempotency_keys"].add(idempotency_key)
 
     @staticmethod
     def _customer(row: dict) -> dict:
@@ -333,6 +341,7 @@ class SandboxProvider:
                 }
             )
             self._dirty["customers"].add(replayed)
+            self._created["customers"].add(replayed)
             self._remember(idempotency_key, replayed)
         return self._customer(self._customers[replayed])
 
@@ -373,6 +382,7 @@ class SandboxProvider:
                 }
             )
             self._dirty["payment_intents"].add(replayed)
+            self._created["payment_intents"].add(replayed)
             self._remember(idempotency_key, replayed)
         return _intent(self._intents[replayed])
 

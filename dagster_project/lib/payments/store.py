@@ -67,8 +67,13 @@ def ensure_payment_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists billing.{table} ({body})")
 
 
+# json.dumps(value, sort_keys=True, default=str) without building an encoder per call: a
+# night writes a request and a response per action log row.
+_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def _json(value) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+    return None if value is None else _JSON.encode(value)
 
 
 def _arrow(rows: list[dict], columns: dict[str, str]):
@@ -83,10 +88,11 @@ def _arrow(rows: list[dict], columns: dict[str, str]):
 
     # Only text columns need converting (JSON, exact decimals); integers and timestamps go
     # to Arrow as they are: a night writes ~4 log rows per invoice.
+    # Text cells (most of them) are tested inline rather than through a call per cell.
     return pa.table(
         {
             name: pa.array(
-                [text(r.get(name)) for r in rows]
+                [v if (v := r.get(name)) is None or type(v) is str else text(v) for r in rows]
                 if kind in ("varchar", MONEY)
                 else [r.get(name) for r in rows],
                 type=_ARROW[kind],
