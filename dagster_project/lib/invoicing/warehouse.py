@@ -356,8 +356,19 @@ def _table(rows: list[dict], columns: dict[str, str]) -> pa.Table:
             values = [
                 v if (v := r.get(name)) is None or type(v) in _PLAIN else _cell(v) for r in rows
             ]
-        data[name] = pa.array(values)
+        data[name] = _array(values, kind)
     return pa.table(data)
+
+
+def _array(values: list, kind: str) -> pa.Array:
+    # Text columns say their type (Arrow infers it from every value otherwise, ~4x slower);
+    # a value that is not text falls back to inference, as before.
+    if kind in ("varchar", MONEY):
+        try:
+            return pa.array(values, type=pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+    return pa.array(values)
 
 
 def _insert(con, table: str, rows: list[dict], *, replace: bool = False) -> None:
