@@ -67,3 +67,39 @@ def test_an_older_sandbox_is_migrated_and_its_objects_found_not_created_again(wa
     assert con.execute(
         "select customer_ref from payment_sandbox.customers where id = 'cus_old'"
     ).fetchall() == [("cus_a",)]
+
+
+def test_a_flush_stores_each_object_once_with_its_latest_state():
+    # Rows created since the last flush are inserted without a delete; rows stored before
+    # are replaced. Either way one row per object, as the provider last left it.
+    con = duckdb.connect(":memory:")
+    provider = SandboxProvider(con)
+    customer = provider.create_customer("cus_a", "Acme", None, "k-customer")
+    first = provider.create_payment_intent(
+        provider_customer=customer["id"],
+        amount=1250,
+        currency="USD",
+        payment_method="pm_card_visa",
+        metadata={"tallyhouse_idempotency_key": "k1"},
+        idempotency_key="k1-intent",
+    )
+    provider.flush()
+    provider.confirm_payment_intent(first["id"], "k1-confirm")  # stored before: replaced
+    second = provider.create_payment_intent(
+        provider_customer=customer["id"],
+        amount=700,
+        currency="USD",
+        payment_method="pm_card_visa",
+        metadata={"tallyhouse_idempotency_key": "k2"},
+        idempotency_key="k2-intent",
+    )
+    provider.confirm_payment_intent(second["id"], "k2-confirm")  # created and confirmed
+    provider.flush()
+    intents = con.execute(
+        "select id, amount, status from payment_sandbox.payment_intents order by amount"
+    ).fetchall()
+    assert intents == [(second["id"], 700, "succeeded"), (first["id"], 1250, "succeeded")]
+    assert con.execute("select count(*) from payment_sandbox.customers").fetchall() == [(1,)]
+    assert con.execute(
+        "select idempotency_key from payment_sandbox.idempotency_keys order by 1"
+    ).fetchall() == [("k-customer",), ("k1-intent",), ("k2-intent",)]
