@@ -24,7 +24,12 @@ def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 @pytest.fixture(scope="session")
 def rated(tmp_path_factory) -> Settings:
     """The settings of a warehouse in which every case of cases.py has been billed."""
-    root = tmp_path_factory.mktemp("rating")
+    return bill_rating_cases(tmp_path_factory.mktemp("rating"))
+
+
+def bill_rating_cases(root: Path) -> Settings:
+    """Every case of cases.py billed by one real nightly run in root (also run on Spark:
+    tests/spark/test_rating_cases_on_spark.py)."""
     catalog = root / "catalog"
     catalog.mkdir()
     (catalog / "pricing.yaml").write_text(yaml.safe_dump(pricing(), sort_keys=False))
