@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
@@ -141,6 +141,11 @@ def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """A naive UTC timestamp (`at time zone 'UTC'` in SQL) as the zone-aware instant."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
 def _rows(con, sql: str, params=None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
@@ -206,9 +211,13 @@ def _compiled_rules(con) -> dict[str, list]:
     }
 
 
+# Instants as naive UTC and decimals as text, made exact Python values by _invoice_inputs:
+# DuckDB builds a zone-aware datetime or a Decimal per value several times slower.
 OPEN_PERIODS_SQL = """
 select i.invoice_id, i.account_id, a.customer_id, i.plan_id, i.assignment_id, i.currency,
-       i.period_start, i.period_end, i.period_days, i.share, i.finalizes_at
+       i.period_start at time zone 'UTC', i.period_end at time zone 'UTC',
+       cast(i.period_days as varchar), cast(i.share as varchar),
+       i.finalizes_at at time zone 'UTC'
 from intermediate.int_invoices i
 join catalog.accounts a using (account_id)
 where i.invoice_id not in (select invoice_id from billing.finalized_invoices)
@@ -264,26 +273,38 @@ def _invoice_inputs(con) -> list[InvoiceInput]:
         else:
             commitments[invoice_id] = (rate_card_id, _trimmed(_decimal(commitment_amount)))
     inputs = []
-    for p in _rows(con, OPEN_PERIODS_SQL):
-        commitment = commitments.get(p["invoice_id"])
+    for (
+        invoice_id,
+        account_id,
+        customer_id,
+        plan_id,
+        assignment_id,
+        currency,
+        period_start,
+        period_end,
+        period_days,
+        share,
+        finalizes_at,
+    ) in con.execute(OPEN_PERIODS_SQL).fetchall():
+        commitment = commitments.get(invoice_id)
         inputs.append(
             InvoiceInput(
-                invoice_id=p["invoice_id"],
-                account_id=p["account_id"],
-                customer_id=p["customer_id"],
-                plan_id=p["plan_id"],
-                assignment_id=p["assignment_id"],
-                currency=p["currency"],
-                period_start=p["period_start"],
-                period_end=p["period_end"],
-                cycle_days=p["period_days"],
-                share=p["share"],
-                finalizes_at=p["finalizes_at"],
-                usage_lines=tuple(usage.get(p["invoice_id"], ())),
-                fixed_fee_lines=tuple(fees.get(p["invoice_id"], ())),
+                invoice_id=invoice_id,
+                account_id=account_id,
+                customer_id=customer_id,
+                plan_id=plan_id,
+                assignment_id=assignment_id,
+                currency=currency,
+                period_start=_utc(period_start),
+                period_end=_utc(period_end),
+                cycle_days=_decimal(period_days),
+                share=_decimal(share),
+                finalizes_at=_utc(finalizes_at),
+                usage_lines=tuple(usage.get(invoice_id, ())),
+                fixed_fee_lines=tuple(fees.get(invoice_id, ())),
                 commitment_amount=commitment[1] if commitment else None,
                 commitment_rate_card_id=commitment[0] if commitment else None,
-                rules=tuple(rules.get(p["plan_id"], ())),
+                rules=tuple(rules.get(plan_id, ())),
             )
         )
     return inputs
