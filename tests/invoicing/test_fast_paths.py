@@ -50,3 +50,29 @@ def test_table_cells_are_what_the_insert_expects():
     assert table.column("r").to_pylist() == [["why"], [], None]
     # A text column holding something else than text is inferred, as before: 7 stays 7.
     assert _table([{"a": 7}], {"a": "varchar"}).column("a").to_pylist() == [7]
+
+
+def test_trimmed_text_equals_trimmed_decimal():
+    import random
+
+    from dagster_project.lib.invoicing.warehouse import _trimmed, _trimmed_text
+
+    rnd = random.Random(8)
+    cases = [
+        "0.000000000000",
+        "-0.000000000000",
+        "1000.100000000000",
+        "1000",
+        "-1000.000",
+        # More digits than the 28-digit context: _trimmed rounds them, and so must the fast path.
+        "123456789012345678901234567.123456789012",
+    ]
+    for _ in range(2000):
+        whole = str(rnd.randint(0, 10 ** rnd.randint(0, 26)))
+        fraction = "".join(rnd.choice("0000000123456789") for _ in range(12))
+        cases.append(("-" if rnd.random() < 0.3 else "") + whole + "." + fraction)
+    for text in cases:
+        assert _trimmed_text(text).as_tuple() == _trimmed(Decimal(text)).as_tuple(), text
+    assert str(_trimmed_text("1000.100000000000")) == "1000.1"
+    assert str(_trimmed_text("1000.000000000000")) == "1000"
+    assert _trimmed_text(None) is None

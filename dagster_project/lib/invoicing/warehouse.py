@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 import duckdb
 import pyarrow as pa
@@ -141,6 +141,22 @@ def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def _trimmed_text(text: str | None) -> Decimal | None:
+    """_trimmed(Decimal(text)) for DuckDB's decimal text ("1000.100000000000" → 1000.1),
+    trimming the zeros as text: the same value and exponent at half the cost. A number
+    with more digits than the context's precision goes through _trimmed, which rounds it
+    there (normalize), so the result stays what _trimmed gives."""
+    if text is None:
+        return None
+    if len(text) > getcontext().prec:
+        return _trimmed(Decimal(text))
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+        if text in ("", "-"):
+            text += "0"
+    return Decimal(text)
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     """A naive UTC timestamp (`at time zone 'UTC'` in SQL) as the zone-aware instant."""
     return None if moment is None else moment.replace(tzinfo=UTC)
@@ -240,8 +256,8 @@ def _invoice_inputs(con) -> list[InvoiceInput]:
             UsageLineInput(
                 rate_card_id=rate_card_id,
                 meter_id=meter_id,
-                quantity=_trimmed(_decimal(quantity)),
-                amount=_trimmed(_decimal(amount)),
+                quantity=_trimmed_text(quantity),
+                amount=_trimmed_text(amount),
                 pricing=pricings[(plan_id, rate_card_id)],
             )
         )
@@ -265,13 +281,13 @@ def _invoice_inputs(con) -> list[InvoiceInput]:
             fees[invoice_id].append(
                 FixedFeeLineInput(
                     rate_card_id=rate_card_id,
-                    quantity=_trimmed(_decimal(quantity)),
-                    unit_amount=_trimmed(_decimal(unit_amount)),
-                    amount=_trimmed(_decimal(amount)),
+                    quantity=_trimmed_text(quantity),
+                    unit_amount=_trimmed_text(unit_amount),
+                    amount=_trimmed_text(amount),
                 )
             )
         else:
-            commitments[invoice_id] = (rate_card_id, _trimmed(_decimal(commitment_amount)))
+            commitments[invoice_id] = (rate_card_id, _trimmed_text(commitment_amount))
     inputs = []
     for (
         invoice_id,
