@@ -20,6 +20,7 @@ from rule_engine import RuleSpec, Slab, UsagePricing, compile_rules, load_logic
 
 from .build import build_invoices, prior_state_from_ledgers
 from .credits import CreditGrant
+from .gc_pause import gc_paused
 from .invoice import FixedFeeLineInput, InvoiceInput, UsageLineInput
 from .wallet import WalletTransaction
 
@@ -422,6 +423,11 @@ def _insert(con, table: str, rows: list[dict], *, replace: bool = False) -> None
 
 def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
     """Build every open invoice and store the results; finalized invoices are frozen."""
+    with gc_paused():
+        return _write_invoices(con, as_of)
+
+
+def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
     ensure_billing_tables(con)
     inputs = _invoice_inputs(con)
     prior = prior_state_from_ledgers(

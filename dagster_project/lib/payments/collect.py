@@ -8,6 +8,8 @@ from datetime import datetime
 
 import duckdb
 
+from dagster_project.lib.invoicing.gc_pause import gc_paused
+
 from .engine import DueInvoice, PaymentWorkflow, RetryPolicy
 from .faults import FaultInjector
 from .providers import DEFAULT_PAYMENT_METHOD, PaymentProvider
@@ -81,6 +83,13 @@ def collect_due_invoices(
     retry: RetryPolicy | None = None,
     payment_methods: dict[str, str] | None = None,
     log=None,
+) -> CollectionSummary:
+    with gc_paused():
+        return _collect_due_invoices(con, provider, paid_at, faults, retry, payment_methods, log)
+
+
+def _collect_due_invoices(
+    con, provider, paid_at, faults, retry, payment_methods, log
 ) -> CollectionSummary:
     store = WorkflowStore(con)
     workflow = PaymentWorkflow(
