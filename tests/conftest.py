@@ -33,6 +33,7 @@ def pytest_configure(config):
         ensure_manifest()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config, items):
     """`--dist loadgroup`: tests sharing a billed warehouse (or any module-scoped fixture)
     form one group; every other test is scheduled on its own."""
