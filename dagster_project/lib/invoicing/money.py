@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from json.encoder import encode_basestring_ascii
 from typing import ParamSpec, TypeVar
 
-from dagster_project.lib.catalog.currencies import MINOR_UNITS, minor_units
+from dagster_project.lib.catalog.currencies import minor_units
 from rule_engine.slabs import EXACT
 
 __all__ = [
@@ -24,9 +24,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-# The minor unit of each known currency as a quantum (USD → 0.01), built once: a night
-# rounds every line of ~80k invoices.
-_QUANTUM = {currency: Decimal(1).scaleb(-units) for currency, units in MINOR_UNITS.items()}
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -46,15 +43,19 @@ def to_decimal(value: object, name: str) -> Decimal:
     return result
 
 
+@functools.cache
+def _quantum(currency: str) -> Decimal:
+    """The currency's minor unit as a quantum (USD → 0.01), built once per currency: a night
+    rounds every line of ~80k invoices. An unknown currency raises (and is not cached)."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """SEMANTICS 17: half-up to the currency's minor unit; -0.005 USD → -0.01 (away from zero).
 
     This is the only place an amount is rounded: every invoice line goes through it once.
     """
-    quantum = _QUANTUM.get(currency)
-    if quantum is None:
-        quantum = Decimal(1).scaleb(-minor_units(currency))  # raises for an unknown currency
-    rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP, context=EXACT)
+    rounded = amount.quantize(_quantum(currency), rounding=ROUND_HALF_UP, context=EXACT)
     # A tiny negative amount rounds to -0.00; a signed zero on an invoice only confuses.
     return rounded.copy_abs() if rounded.is_zero() else rounded
 

@@ -16,11 +16,11 @@ from decimal import Decimal, getcontext
 import duckdb
 import pyarrow as pa
 
+from dagster_project.lib.gc_pause import gc_paused
 from rule_engine import RuleSpec, Slab, UsagePricing, compile_rules, load_logic
 
 from .build import build_invoices, prior_state_from_ledgers
 from .credits import CreditGrant
-from .gc_pause import gc_paused
 from .invoice import FixedFeeLineInput, InvoiceInput, UsageLineInput
 from .wallet import WalletTransaction
 

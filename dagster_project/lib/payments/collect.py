@@ -8,7 +8,7 @@ from datetime import datetime
 
 import duckdb
 
-from dagster_project.lib.invoicing.gc_pause import gc_paused
+from dagster_project.lib.gc_pause import gc_paused
 
 from .engine import DueInvoice, PaymentWorkflow, RetryPolicy
 from .faults import FaultInjector
