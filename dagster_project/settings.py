@@ -29,6 +29,7 @@ class Settings:
     threads: int | None
     temp_dir: Path | None
     payment_provider: str
+    # The engine of the dbt models: duckdb (the warehouse file) or spark (docs/scale-out.md).
     target: str
     # Signs portal, widget and finance tokens (CONTRACT §3); no default outside `demo`.
     portal_secret: str | None = None
@@ -38,6 +39,9 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_api_key: str | None = None
     payment_methods: str = ""
+    # On Spark: the local session's metastore and table files, and the Python assets' Parquet
+    # tables (docs/scale-out.md). Unused on DuckDB.
+    spark_dir: Path = Path("data/spark")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -66,6 +70,7 @@ class Settings:
             stripe_api_base=get("STRIPE_API_BASE"),
             stripe_api_key=get("STRIPE_API_KEY"),
             payment_methods=get("PAYMENT_METHODS", ""),
+            spark_dir=Path(get("SPARK_DIR", "data/spark")),
         )
 
     def with_overrides(self, **changes) -> Settings:
@@ -80,6 +85,7 @@ class Settings:
             "TALLYHOUSE_SERVING": str(self.serving),
             "TALLYHOUSE_PAYMENT_PROVIDER": self.payment_provider,
             "TALLYHOUSE_TARGET": self.target,
+            "TALLYHOUSE_SPARK_DIR": str(self.spark_dir),
         }
         if self.as_of is not None:
             env["TALLYHOUSE_AS_OF"] = self.as_of.isoformat()

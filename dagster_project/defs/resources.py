@@ -1,5 +1,6 @@
 """Dagster resources: the one warehouse connection, the run's billing settings, and dbt."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -43,7 +44,10 @@ class BillingSettingsResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse; every Python asset reads and writes through it."""
+    """The warehouse; every Python asset reads and writes through it, on either engine
+    (TALLYHOUSE_TARGET): the DuckDB file dbt also builds in, or, on Spark, the assets' working
+    store with Spark's tables attached and their own published as Parquet
+    (lib/engines/spark.py). The Dagster graph is the same on both."""
 
     path: str | None = None
     _run_lock: int | None = PrivateAttr(default=None)
@@ -63,14 +67,20 @@ class WarehouseResource(dg.ConfigurableResource):
             self._run_lock = None
 
     @contextmanager
-    def connect(self):
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         settings = Settings.from_env()
-        con: duckdb.DuckDBPyConnection = connect_warehouse(
-            self.warehouse_path(),
-            memory_limit=settings.memory_limit,
-            threads=settings.threads,
-            temp_dir=settings.temp_dir,
-        )
+        limits = {
+            "memory_limit": settings.memory_limit,
+            "threads": settings.threads,
+            "temp_dir": settings.temp_dir,
+        }
+        if settings.target == "spark":
+            from dagster_project.lib.engines.spark import spark_store
+
+            with spark_store(self.warehouse_path(), settings.spark_dir, **limits) as con:
+                yield con
+            return
+        con = connect_warehouse(self.warehouse_path(), **limits)
         try:
             yield con
         finally:

@@ -31,7 +31,10 @@ def ensure_manifest() -> Path:
 
 
 def dbt_target_path() -> Path:
-    """Where dbt keeps its parse cache and run artifacts: `DBT_TARGET_PATH` when set (the test
-    suite gives each worker its own, as two dbt processes must not write one target folder at
-    once), else the project's `target/`, kept between runs for partial parsing."""
+    """Where dbt keeps its parse cache and run artifacts: on Spark, beside Spark's tables (a
+    parse for another target would invalidate DuckDB's cache); else `DBT_TARGET_PATH` when set
+    (the test suite gives each worker its own, as two dbt processes must not write one target
+    folder at once), else the project's `target/`, kept between runs for partial parsing."""
+    if os.environ.get("TALLYHOUSE_TARGET") == "spark":
+        return Path(os.environ.get("TALLYHOUSE_SPARK_DIR", "data/spark")).resolve() / "dbt_target"
     return Path(os.environ.get("DBT_TARGET_PATH") or tallyhouse_dbt.target_path)

@@ -1,13 +1,19 @@
-"""The Spark engine: the dbt models on Apache Spark (dbt-spark, local `session` mode).
+"""The Spark engine: the dbt models on Apache Spark (dbt-spark), the Python assets beside it.
 
-The Python assets (ingestion, catalog, billing calendar, invoicing) write their tables in
-DuckDB; on Spark those tables become Parquet tables in the Spark warehouse, registered as
-the dbt sources of the same names (`raw`, `catalog`, `billing` schemas). The dbt models run
-unchanged: every engine-specific piece is an `adapter.dispatch` macro (dbt_project/macros).
+On Spark the warehouse is two stores with one owner each:
+- the dbt models' tables are Parquet tables in Spark's warehouse
+  (<spark_dir>/warehouse/<schema>.db/<table>), built by dbt-spark;
+- the Python assets (catalog, ingestion, billing calendar, invoicing, payments) keep their
+  tables in an embedded DuckDB file (TALLYHOUSE_WAREHOUSE, their working store) and publish
+  them after every step as Parquet (<spark_dir>/sources/<schema>/<table>), which every dbt
+  run registers first as the external tables its sources name (macro register_sources).
+`spark_store` is the connection the warehouse resource hands to a Python asset on Spark: the
+working store, with Spark's model tables attached as views over their Parquet files, and the
+source tables published when the step succeeds. The dbt models run unchanged: every
+engine-specific piece is an `adapter.dispatch` macro (dbt_project/macros).
 
 A local PySpark keeps its Hive metastore (Derby: one process at a time) and its table files
-in `spark_dir`, a throwaway folder per run (TALLYHOUSE_SPARK_DIR, read by profiles.yml).
-See docs/scale-out.md.
+in `spark_dir` (TALLYHOUSE_SPARK_DIR, read by profiles.yml). See docs/scale-out.md.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from dagster_project.lib.dbt import DBT_PROJECT_DIR
 
 # The schemas the Python assets write (dbt sources, dbt_project/models/staging/_sources.yml).
 SOURCE_SCHEMAS = ("raw", "catalog", "billing")
+# The schemas of dbt's tables that Python reads (invoicing, checks, the serving snapshot).
+MODEL_SCHEMAS = ("intermediate", "marts")
 
 
 def spark_conf(spark_dir: Path) -> dict[str, str]:
@@ -38,6 +46,8 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
+        # No progress bars on stdout: they would break dbt's JSON log lines that Dagster reads.
+        "spark.ui.showConsoleProgress": "false",
         # A local session talks to itself only: loopback, never the machine's interfaces.
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
@@ -52,6 +62,9 @@ def spark_conf(spark_dir: Path) -> dict[str, str]:
         # Decimal sums and products keep their scale (or overflow to NULL), never round:
         # DECIMAL(38,12) + DECIMAL(38,12) would otherwise drop to 11 places (SPARK-29123).
         "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+        # Instants as Parquet's UTC-adjusted microseconds (not INT96): DuckDB reads them back
+        # as TIMESTAMPTZ, as the Python assets expect.
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     }
 
 
@@ -68,25 +81,85 @@ def spark_session(spark_dir: Path):
 
 
 def export_sources(warehouse: Path, parquet_dir: Path) -> list[tuple[str, str]]:
-    """Copy every table the Python assets wrote in the DuckDB warehouse to Parquet,
-    one folder per table (<parquet_dir>/<schema>/<table>/data.parquet)."""
+    """Copy every table the Python assets wrote in a DuckDB warehouse to Parquet, one folder
+    per table (<parquet_dir>/<schema>/<table>/data.parquet)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema in {SOURCE_SCHEMAS} and table_type = 'BASE TABLE' "
-            "order by 1, 2"
-        ).fetchall()
-        for schema, table in tables:
-            folder = Path(parquet_dir) / schema / table
-            folder.mkdir(parents=True, exist_ok=True)
-            query = f'select * from "{schema}"."{table}"'
-            if (schema, table) == ("catalog", "usage_meters"):
-                query = _meters_in_spark_sql(con)
-            con.execute(f"copy ({query}) to '{folder / 'data.parquet'}' (format parquet)")
+        return write_sources(con, parquet_dir)
     finally:
         con.close()
+
+
+def write_sources(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[tuple[str, str]]:
+    """Every base table of the source schemas as <parquet_dir>/<schema>/<table>/data.parquet,
+    each replaced whole (written beside, then renamed: Spark skips dot-files meanwhile)."""
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        f"where table_catalog = current_database() and table_schema in {SOURCE_SCHEMAS} "
+        "and table_type = 'BASE TABLE' order by 1, 2"
+    ).fetchall()
+    for schema, table in tables:
+        folder = Path(parquet_dir) / schema / table
+        folder.mkdir(parents=True, exist_ok=True)
+        query = f'select * from "{schema}"."{table}"'
+        if (schema, table) == ("catalog", "usage_meters"):
+            query = _meters_in_spark_sql(con)
+        partial = folder / ".data.parquet.partial"
+        con.execute(f"copy ({query}) to '{partial}' (format parquet)")
+        os.replace(partial, folder / "data.parquet")
     return tables
+
+
+def attach_models(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> list[tuple[str, str]]:
+    """Spark's model tables as views of the same names over their Parquet files; a view whose
+    table is gone is dropped."""
+    warehouse = Path(spark_dir).resolve() / "warehouse"
+    attached = []
+    for schema in MODEL_SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+        present = {}
+        for folder in sorted((warehouse / f"{schema}.db").glob("*")):
+            if folder.is_dir() and any(folder.rglob("*.parquet")):
+                present[folder.name] = folder
+        stale = con.execute(
+            "select table_name from information_schema.tables where table_catalog = "
+            "current_database() and table_schema = ? and table_type = 'VIEW'",
+            [schema],
+        ).fetchall()
+        for (name,) in stale:
+            if name not in present:
+                con.execute(f'drop view "{schema}"."{name}"')
+        for name, folder in present.items():
+            # Partition folders (insert_overwrite) become columns again.
+            con.execute(
+                f'create or replace view "{schema}"."{name}" as select * from '
+                f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
+            )
+            attached.append((schema, name))
+    return attached
+
+
+@contextmanager
+def spark_store(path: Path, spark_dir: Path, **options) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The Python assets' connection on Spark (see the module's docstring): the working store
+    with Spark's models attached; its source tables are published when the step succeeds, and
+    a failed step publishes nothing, so dbt never reads a half-written step."""
+    from dagster_project.lib.ingestion import ensure_raw_tables
+    from dagster_project.lib.invoicing.warehouse import ensure_billing_tables
+    from dagster_project.lib.payments import ensure_payment_tables
+    from dagster_project.lib.warehouse import connect_warehouse
+
+    con = connect_warehouse(path, **options)
+    try:
+        # Every source dbt names exists from the first night on (empty until written).
+        ensure_raw_tables(con)
+        ensure_billing_tables(con)
+        ensure_payment_tables(con)
+        attach_models(con, spark_dir)
+        yield con
+        write_sources(con, Path(spark_dir).resolve() / "sources")
+    finally:
+        con.close()
 
 
 def _meters_in_spark_sql(con: duckdb.DuckDBPyConnection) -> str:
@@ -96,7 +169,7 @@ def _meters_in_spark_sql(con: duckdb.DuckDBPyConnection) -> str:
 
     from rule_engine import compile_filter, compile_key, compile_value, load_logic
 
-    meters = con.execute("select * from catalog.usage_meters").to_arrow_table()
+    meters = con.sql("select * from catalog.usage_meters").to_arrow_table()
     filters, values, keys = [], [], []
     for filter_json, value_json in zip(
         meters.column("filter_logic").to_pylist(),

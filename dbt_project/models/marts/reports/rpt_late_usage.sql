@@ -1,6 +1,7 @@
 -- Late usage (CONTRACT §2, SEMANTICS 8): records received after their cycle's invoice was
 -- finalized. Kept and logged, never billed; finance reads them here.
-{{ config(materialized='view') }}
+-- A table on Spark: the Python side reads Spark's tables as Parquet files, which a view has not.
+{{ config(materialized=('table' if target.type == 'spark' else 'view')) }}
 
 select
     event_id,
