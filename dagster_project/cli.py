@@ -57,6 +57,7 @@ def run_nightly(settings: Settings) -> None:
         landing=settings.landing.resolve(),
         warehouse=settings.warehouse.resolve(),
         serving=settings.serving.resolve(),
+        spark_dir=settings.spark_dir.resolve(),
         as_of=settings.clock(),
     )
     _apply_settings(settings)
@@ -466,6 +467,7 @@ def cmd_ui(args: argparse.Namespace) -> None:
         landing=settings.landing.resolve(),
         warehouse=settings.warehouse.resolve(),
         serving=settings.serving.resolve(),
+        spark_dir=settings.spark_dir.resolve(),
     )
     # The embedded instance: SQLite storage in a project-local DAGSTER_HOME, one run at a
     # time (dagster.yaml's run queue), because DuckDB takes one writer.
