@@ -61,20 +61,11 @@ def run_nightly(settings: Settings) -> None:
         as_of=settings.clock(),
     )
     _apply_settings(settings)
-    from dagster_project.definitions import defs
     from dagster_project.lib.catalog import CatalogError
 
-    job = defs.resolve_job_def("nightly_billing_job")
-    # dbt's progress lines go to a log file, not the terminal: the summary is what people read.
-    log_path = settings.warehouse.parent / "logs" / f"nightly-{time.strftime('%Y%m%dT%H%M%S')}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path = _job_log_path(settings, "nightly")
     try:
-        with log_path.open("w") as log, contextlib.redirect_stdout(log):
-            result = job.execute_in_process(
-                instance=_dagster_instance(),
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-                raise_on_error=True,
-            )
+        result = _execute_job("nightly_billing_job", log_path)
     except Exception as error:  # noqa: BLE001 - every failure becomes one readable paragraph
         cause = _unwrap(error)
         if isinstance(cause, CatalogError):
@@ -87,6 +78,47 @@ def run_nightly(settings: Settings) -> None:
         ) from error
     if not result.success:
         raise UserError(f"The nightly billing run failed; dbt's log of the run: {log_path}")
+
+
+def _job_log_path(settings: Settings, kind: str) -> Path:
+    path = settings.warehouse.parent / "logs" / f"{kind}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _execute_job(job_name: str, log_path: Path):
+    """Run a job of the definitions in-process (settings already applied); raises on failure."""
+    from dagster_project.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    # dbt's progress lines go to a log file, not the terminal: the summary is what people read.
+    with log_path.open("w") as log, contextlib.redirect_stdout(log):
+        return job.execute_in_process(
+            instance=_dagster_instance(),
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=True,
+        )
+
+
+def run_audit(settings: Settings) -> int:
+    """Run audit_job in-process (the dbt tests the nightly build leaves out) against the
+    warehouse, under its run lock; return the number of tests that passed, or raise UserError
+    naming the tests that failed."""
+    settings = settings.with_overrides(
+        warehouse=settings.warehouse.resolve(), as_of=settings.clock()
+    )
+    _apply_settings(settings)
+    if not settings.warehouse.exists():
+        raise UserError(f"No warehouse at {settings.warehouse}: run `tallyhouse run` first.")
+    log_path = _job_log_path(settings, "audit")
+    try:
+        result = _execute_job("audit_job", log_path)
+    except Exception as error:  # noqa: BLE001 - every failure becomes one readable paragraph
+        cause = _unwrap(error)
+        raise UserError(
+            f"The audit of {settings.warehouse} failed: {cause}\ndbt's log of the run: {log_path}"
+        ) from error
+    return result.output_for_node("dbt_audit_tests")
 
 
 def _dagster_instance():
@@ -177,6 +209,20 @@ def cmd_run(args: argparse.Namespace) -> None:
     print_run_summary(settings)
     console.print(
         f"[green]nightly_billing_job succeeded[/green] in {time.monotonic() - started:.1f} s"
+    )
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    settings = Settings.from_env().with_overrides(
+        warehouse=args.warehouse,
+        as_of=parse_as_of(args.as_of) if args.as_of else None,
+    )
+    started = time.monotonic()
+    with console.status("Running audit_job (the dbt tests the nightly build leaves out)…"):
+        passed = run_audit(settings)
+    console.print(
+        f"[green]audit_job succeeded[/green]: {passed} audit tests passed "
+        f"in {time.monotonic() - started:.1f} s"
     )
 
 
@@ -523,6 +569,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", type=Path)
     run.add_argument("--as-of", help="the run's clock (ISO timestamp; default now)")
     run.set_defaults(handler=cmd_run)
+
+    audit = commands.add_parser(
+        "audit", help="run the dbt tests the nightly build leaves out (the weekly audit)"
+    )
+    audit.add_argument("--warehouse", type=Path)
+    audit.add_argument("--as-of", help="the clock dbt sees (ISO timestamp; default now)")
+    audit.set_defaults(handler=cmd_audit)
 
     generate = commands.add_parser("generate", help="write a synthetic catalog and events")
     generate.add_argument("--accounts", type=int, default=100)

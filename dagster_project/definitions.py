@@ -8,8 +8,8 @@ from dagster_project.defs.catalog.assets import pricing_catalog
 from dagster_project.defs.ingestion.assets import raw_events
 from dagster_project.defs.invoicing.assets import priced_invoices
 from dagster_project.defs.invoicing.checks import INVOICING_CHECKS
-from dagster_project.defs.jobs import landing_ingestion_job, nightly_billing_job
-from dagster_project.defs.orchestration.schedules import nightly_billing_schedule
+from dagster_project.defs.jobs import audit_job, landing_ingestion_job, nightly_billing_job
+from dagster_project.defs.orchestration.schedules import audit_schedule, nightly_billing_schedule
 from dagster_project.defs.orchestration.sensors import landing_files_sensor
 from dagster_project.defs.payments.assets import payment_collection
 from dagster_project.defs.payments.resources import PaymentProviderResource
@@ -36,8 +36,8 @@ defs = dg.Definitions(
     ],
     # Blocking checks stop the steps downstream of a wrong table (docs/operations.md).
     asset_checks=[*RATING_CHECKS, *INVOICING_CHECKS],
-    jobs=[nightly_billing_job, landing_ingestion_job],
-    schedules=[nightly_billing_schedule],
+    jobs=[nightly_billing_job, landing_ingestion_job, audit_job],
+    schedules=[nightly_billing_schedule, audit_schedule],
     sensors=[landing_files_sensor],
     resources={
         "warehouse": WarehouseResource(),

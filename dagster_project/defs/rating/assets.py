@@ -11,13 +11,22 @@ from dagster_project.lib.invoice_periods import write_invoice_periods
 
 # Marts built from what the invoicing asset writes run in a second dbt step (dbt → Python → dbt).
 INVOICING_MODELS = "tag:invoicing"
+# Record-grain structural tests (unique / not null / accepted values over the event-level
+# models) run in the weekly audit (audit_job, `tallyhouse audit`), not every night: left out
+# of the dbt assets, they are not Dagster asset checks of the nightly steps, so no check is
+# declared that a night does not run (docs/operations.md).
+AUDIT_TESTS = "tag:audit"
 
 
-def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock):
+def set_dbt_clock(clock) -> None:
     # dbt reads the run's clock from TALLYHOUSE_AS_OF (an env var, not a --vars value, so
     # dbt's partial parsing survives a new clock), and one fixed target path keeps the
     # parse cache between runs.
     os.environ["TALLYHOUSE_AS_OF"] = clock.isoformat()
+
+
+def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock):
+    set_dbt_clock(clock)
     # dbt's unit tests check model logic on fixed inputs, not the night's data: the test suite
     # runs them (tests/rating/test_dbt_unit_tests.py), the nightly build does not.
     invocation = dbt.cli(
@@ -31,7 +40,7 @@ def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock)
 @dbt_assets(
     manifest=ensure_manifest(),
     project=tallyhouse_dbt,
-    exclude=INVOICING_MODELS,
+    exclude=f"{INVOICING_MODELS} {AUDIT_TESTS}",
     name="rating_models",
 )
 def rating_models(
@@ -44,6 +53,7 @@ def rating_models(
     manifest=ensure_manifest(),
     project=tallyhouse_dbt,
     select=INVOICING_MODELS,
+    exclude=AUDIT_TESTS,
     name="invoice_marts",
 )
 def invoice_marts(
@@ -65,3 +75,52 @@ def invoice_periods(
     with warehouse.connect() as con:
         periods = write_invoice_periods(con, billing.clock())
     return dg.MaterializeResult(metadata={"periods": periods})
+
+
+@dg.op(
+    name="dbt_audit_tests",
+    description="The weekly audit: the dbt tests tagged audit (record-grain structure of the "
+    "event-level models, left out of the nightly build) against the warehouse; fails naming "
+    "every test that found rows breaking its invariant.",
+)
+def dbt_audit_tests(
+    context: dg.OpExecutionContext,
+    dbt: DbtCliResource,
+    billing: BillingSettingsResource,
+    warehouse: WarehouseResource,  # its setup takes the warehouse's run lock: one run at a time
+) -> dg.Output[int]:
+    set_dbt_clock(billing.clock())
+    # No Dagster context: these tests are not asset checks of the nightly dbt assets.
+    invocation = dbt.cli(
+        ["test", "--select", AUDIT_TESTS],
+        target_path=dbt_target_path(),
+        raise_on_error=False,
+    )
+    invocation.wait()
+    # Tests only: an on-run-start hook is a result too.
+    results = [
+        r
+        for r in invocation.get_artifact("run_results.json")["results"]
+        if r["unique_id"].startswith("test.")
+    ]
+    failed = [r for r in results if r["status"] not in ("pass", "skipped")]
+    metadata = {"tests run": len(results), "tests failed": len(failed)}
+    if not results or (not invocation.is_successful() and not failed):
+        raise dg.Failure(
+            description=f"dbt test --select {AUDIT_TESTS} ran no test or did not finish; "
+            f"dbt's log: {dbt_target_path() / 'dbt.log'}",
+            metadata=metadata,
+        )
+    if failed:
+        lines = [
+            f"{r['unique_id'].split('.')[2]}: {r['status']}, {r.get('failures') or 0} row(s)"
+            + (f" ({r['message']})" if r["status"] == "error" and r.get("message") else "")
+            for r in failed
+        ]
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(results)} audit test(s) failed:\n"
+            + "\n".join(lines),
+            metadata=metadata,
+        )
+    context.log.info(f"{len(results)} audit tests passed")
+    return dg.Output(len(results), metadata=metadata)
