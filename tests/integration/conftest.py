@@ -39,7 +39,9 @@ class BilledWarehouse:
             return list(csv.DictReader(stream))
 
 
-def bill(root: Path, *, accounts: int, events: int, seed: int, fmt: str) -> BilledWarehouse:
+def bill(
+    root: Path, *, accounts: int, events: int, seed: int, fmt: str, target: str = "duckdb"
+) -> BilledWarehouse:
     catalog_dir = generate_catalog(root, accounts=accounts, seed=seed, start=START)
     manifest = generate_events(
         catalog_dir, root, events=events, days=30, seed=seed, start=START, fmt=fmt
@@ -50,6 +52,8 @@ def bill(root: Path, *, accounts: int, events: int, seed: int, fmt: str) -> Bill
         warehouse=root / "warehouse.duckdb",
         serving=root / "serving.duckdb",
         as_of=parse_as_of(manifest.recommended_as_of),
+        target=target,
+        spark_dir=root / "spark",
     )
     run_nightly(settings)
     return BilledWarehouse(root=root, settings=settings, manifest=manifest)
