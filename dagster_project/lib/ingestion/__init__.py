@@ -82,7 +82,6 @@ def _stage(
         problem = f"{landing.name}: {error}"
         # Nothing of a broken file is billed: drop what was staged before the fault.
         con.execute("delete from batch_records where file_seq = ?", [file_seq])
-        con.execute("delete from batch_columns where file_seq = ?", [file_seq])
         summary.files_rejected[landing.name] = str(error)
     else:
         summary.files_ingested.append(landing.name)

@@ -1,10 +1,8 @@
 """Readers that stage one landing file's records as (record_no, raw JSON text) rows, in bulk.
 
-Every format ends as JSON so parsing, validation and the canonical payload have one
+Every format ends as JSON text so parsing, validation and the canonical payload have one
 implementation (records.py). No Python code touches individual records on the normal path:
-JSONL is split into lines by Arrow, JSON arrays and Parquet are expanded by DuckDB. A Parquet
-file whose columns are all text skips the JSON document: its rows are staged as the fields
-records.py would read from it (stage_parquet_fields), with the same values.
+JSONL is split into lines by Arrow, JSON arrays and Parquet are expanded by DuckDB.
 """
 
 from __future__ import annotations
@@ -109,17 +107,10 @@ def _stage_json_array(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path)
     )
 
 
-def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    """The file's columns and their DuckDB types; UnreadableFile unless CONTRACT §1.1's."""
+def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) -> None:
     try:
-        # The Parquet schema's element names (nested ones included) are what is checked.
         columns = dict(
             con.execute("select name, type from parquet_schema(?)", [str(path)]).fetchall()[1:]
-        )
-        types = dict(
-            con.execute(
-                "select column_name, column_type from (describe from read_parquet(?))", [str(path)]
-            ).fetchall()
         )
     except duckdb.Error as error:
         raise UnreadableFile(f"not a readable Parquet file: {error}") from error
@@ -132,84 +123,36 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, st
         if unknown:
             problems.append(f"unexpected column(s) {', '.join(unknown)}")
         raise UnreadableFile("wrong Parquet schema: " + "; ".join(problems))
-    return types
 
-
-def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) -> None:
-    columns = _parquet_columns(con, path)
-    try:
-        if all(t == "VARCHAR" for t in columns.values()):
-            # Every column is text (the usual shape): no JSON document per row.
-            stage_parquet_fields(con, file_seq, path, columns)
-        else:
-            stage_parquet_documents(con, file_seq, path, columns)
-    except duckdb.Error as error:
-        raise UnreadableFile(f"not a readable Parquet file: {error}") from error
-
-
-def _as_json(columns: dict[str, str], column: str) -> str:
-    # Nested columns may be JSON text or native lists/structs/maps: both become JSON.
-    quoted = f'"{column}"'
-    if column not in columns:
-        return "NULL"
-    return (
-        f"case when try_cast({quoted} as varchar) is not null "
-        f"and json_valid(try_cast({quoted} as varchar)) "
-        f"and left(ltrim(try_cast({quoted} as varchar)), 1) in ('{{', '[') "
-        f"then try_cast({quoted} as varchar)::JSON else to_json({quoted}) end"
-    )
-
-
-def _scalar(columns: dict[str, str], column: str) -> str:
-    return f'"{column}"' if column in columns else "NULL"
-
-
-def stage_parquet_documents(
-    con: duckdb.DuckDBPyConnection, file_seq: int, path: Path, columns: dict[str, str]
-) -> None:
-    """Each row as a JSON document in batch_records, parsed like a JSONL line (any column
-    types)."""
-    con.execute(
-        f"""
-        insert into batch_records (file_seq, record_no, raw_text)
-        select ?, file_row_number + 1,
-               -- A merge patch onto {{}} drops null fields: a null column is an absent field.
-               json_merge_patch('{{}}', json_object(
-                   'id', {_scalar(columns, "id")}, 'schemaName', "schemaName",
-                   'timestamp', "timestamp", 'accountId', "accountId",
-                   'attributes', {_as_json(columns, "attributes")},
-                   'dimensions', {_as_json(columns, "dimensions")}))::varchar
-        from read_parquet(?, file_row_number = true)
-        """,
-        [file_seq, str(path)],
-    )
-
-
-def stage_parquet_fields(
-    con: duckdb.DuckDBPyConnection, file_seq: int, path: Path, columns: dict[str, str]
-) -> None:
-    """Each row of an all-text file as the fields from_json would read from the document
-    stage_parquet_documents builds (records.COLUMN_FIELDS), into batch_columns: the same
-    values without building, serializing and parsing the document (records.py builds it
-    only for a record that keeps its raw payload or has no id)."""
-
-    def nested(column: str) -> str:
-        # As in the document: the merge patch drops null members at every depth of an object.
+    def as_json(column: str) -> str:
+        # Nested columns may be JSON text or native lists/structs/maps: both become JSON.
+        quoted = f'"{column}"'
         if column not in columns:
             return "NULL"
-        return f"json_merge_patch('{{}}', json_object('v', {_as_json(columns, column)}))->'$.v'"
+        return (
+            f"case when try_cast({quoted} as varchar) is not null "
+            f"and json_valid(try_cast({quoted} as varchar)) "
+            f"and left(ltrim(try_cast({quoted} as varchar)), 1) in ('{{', '[') "
+            f"then try_cast({quoted} as varchar)::JSON else to_json({quoted}) end"
+        )
 
-    con.execute(
-        f"""
-        insert into batch_columns (file_seq, record_no, fields)
-        select ?, file_row_number + 1, {{
-            'id': to_json({_scalar(columns, "id")}),
-            'timestamp': to_json("timestamp"),
-            'accountId': to_json("accountId"),
-            'schemaName': to_json("schemaName"),
-            'attributes': {nested("attributes")},
-            'dimensions': {nested("dimensions")}}}
-        from read_parquet(?, file_row_number = true)
-        """,
-        [file_seq, str(path)],
-    )
+    def scalar(column: str) -> str:
+        return f'"{column}"' if column in columns else "NULL"
+
+    try:
+        con.execute(
+            f"""
+            insert into batch_records (file_seq, record_no, raw_text)
+            select ?, file_row_number + 1,
+                   -- A merge patch onto {{}} drops null fields: a null column is an absent field.
+                   json_merge_patch('{{}}', json_object(
+                       'id', {scalar("id")}, 'schemaName', "schemaName",
+                       'timestamp', "timestamp", 'accountId', "accountId",
+                       'attributes', {as_json("attributes")},
+                       'dimensions', {as_json("dimensions")}))::varchar
+            from read_parquet(?, file_row_number = true)
+            """,
+            [file_seq, str(path)],
+        )
+    except duckdb.Error as error:
+        raise UnreadableFile(f"not a readable Parquet file: {error}") from error

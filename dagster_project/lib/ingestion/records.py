@@ -57,9 +57,6 @@ create or replace temp table batch_files (
 create or replace temp table batch_records (
     file_seq bigint, record_no bigint, raw_text varchar
 );
-create or replace temp table batch_columns (
-    file_seq bigint, record_no bigint, fields COLUMN_FIELDS
-);
 """
 
 # The canonical payload: parsed JSON, keys sorted, no whitespace (SEMANTICS, precise readings).
@@ -84,11 +81,6 @@ MACROS = (
 -- JSON numbers and numeric strings, read as exact decimals (JS Number() allows blanks).
 create or replace temp macro th_is_numeric_text(t) as
     regexp_full_match(trim(t), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?');
--- The JSON document of a Parquet row staged as fields (batch_columns), exactly as readers.py's
--- JSON path builds it: only for what needs the document (raw_payload, a derived id).
-create or replace temp macro th_columns_doc(f) as json_merge_patch('{}', json_object(
-    'id', f.id, 'schemaName', f."schemaName", 'timestamp', f."timestamp",
-    'accountId', f."accountId", 'attributes', f.attributes, 'dimensions', f.dimensions))::varchar;
 create or replace temp macro th_decimal_problem(t) as case
     when not th_is_numeric_text(t) then 'is not numeric'
     when lower(t) not like '%e%'
@@ -110,12 +102,6 @@ RECORD_FIELDS = (
 )
 ATTRIBUTE_ENTRY_FIELDS = '[{"name": "JSON", "value": "JSON", "unit": "JSON"}]'
 KNOWN_KEYS = "('id', 'timestamp', 'accountId', 'schemaName', 'attributes', 'dimensions')"
-# The fields of a Parquet row whose columns are all text, staged as from_json would read them
-# from the row's JSON document (readers.py): the same struct, without the document.
-COLUMN_FIELDS = (
-    'STRUCT(id JSON, "timestamp" JSON, "accountId" JSON, "schemaName" JSON, '
-    "attributes JSON, dimensions JSON)"
-)
 
 PARSE_SQL = (
     """
@@ -124,33 +110,22 @@ with staged as (
     select b.file_seq, b.record_no, f.file_name as source_file,
            f.raw_ref_prefix || ':' || b.record_no as raw_ref,
            b.raw_text, f.file_problem,
-           case when f.file_problem is null and json_valid(b.raw_text) then b.raw_text end as doc,
-           null::COLUMN_FIELDS as columns
+           case when f.file_problem is null and json_valid(b.raw_text) then b.raw_text end as doc
     from batch_records b join batch_files f using (file_seq)
     union all
-    -- Parquet rows staged as their fields: an object with the known keys only.
-    select c.file_seq, c.record_no, f.file_name, f.raw_ref_prefix || ':' || c.record_no,
-           null, null, null, c.fields
-    from batch_columns c join batch_files f using (file_seq)
-    union all
     -- A file that cannot be read at all is one record, `<name>:0` (SEMANTICS, files).
-    select file_seq, 0, file_name, raw_ref_prefix || ':0', null, file_problem, null, null
+    select file_seq, 0, file_name, raw_ref_prefix || ':0', null, file_problem, null
     from batch_files where file_problem is not null
 ),
 records as (
-    select *, columns is not null or coalesce(json_type(doc) = 'OBJECT', false) as is_object
+    select *, coalesce(json_type(doc) = 'OBJECT', false) as is_object
     from staged
 ),
 fields as (
     select *,
-        case
-            when columns is not null then columns
-            when is_object then from_json(doc, 'RECORD_FIELDS')
-        end as f,
-        case
-            when columns is not null then []::varchar[]
-            when is_object then list_filter(json_keys(doc), lambda k: k not in KNOWN_KEYS)
-        end as extra_keys
+        case when is_object then from_json(doc, 'RECORD_FIELDS') end as f,
+        case when is_object then list_filter(json_keys(doc), lambda k: k not in KNOWN_KEYS) end
+            as extra_keys
     from records
 ),
 typed as (
@@ -226,13 +201,13 @@ fingerprinted as (
     from checked
 )
 select
-    file_seq, record_no, source_file, raw_ref, raw_text, columns,
+    file_seq, record_no, source_file, raw_ref, raw_text,
     is_object as is_parsed,
     case
         when id_type = 'VARCHAR' and length(id_text) between 1 and 512 then id_text
         -- An id-less record's id is the hash of its canonical payload (CONTRACT §1.1).
         when is_object and (id_type is null or id_type = 'NULL')
-            then 'sha256:' || sha256(th_canonical_4(coalesce(doc, th_columns_doc(columns))::JSON))
+            then 'sha256:' || sha256(th_canonical_4(doc::JSON))
     end as event_id,
     id_type is null or id_type = 'NULL' as event_id_derived,
     payload_fingerprint,
@@ -251,7 +226,7 @@ select
     -- The first problem in field order names the field (SEMANTICS 2).
     case
         when file_problem is not null then file_problem
-        when doc is null and columns is null then 'unparseable JSON'
+        when doc is null then 'unparseable JSON'
         when not is_object then 'record is not a JSON object'
     end as parse_problem,
     case
@@ -281,7 +256,6 @@ from fingerprinted
 """.replace("'RECORD_FIELDS'", f"'{RECORD_FIELDS}'")
     .replace("'ATTRIBUTE_ENTRY_FIELDS'", f"'{ATTRIBUTE_ENTRY_FIELDS}'")
     .replace("KNOWN_KEYS", KNOWN_KEYS)
-    .replace("COLUMN_FIELDS", COLUMN_FIELDS)
 )
 
 # Dedupe forever: the first record (in order of receipt) that passes validation claims its
@@ -331,9 +305,7 @@ select
         when 'DUPLICATE' then 'same id and payload as an earlier record'
         when 'DUPLICATE_CONFLICT' then 'same id as an earlier record with a different payload; the first stays billed'
     end,
-    case when ingest_status <> 'ACCEPTED'
-        then coalesce(raw_text, case when columns is not null then th_columns_doc(columns) end)
-    end
+    case when ingest_status <> 'ACCEPTED' then raw_text end
 from classified
 """
 
@@ -343,7 +315,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def prepare_batch(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(STAGING_DDL.replace("COLUMN_FIELDS", COLUMN_FIELDS))
+    con.execute(STAGING_DDL)
     con.execute(MACROS)
 
 

@@ -1,5 +1,6 @@
-"""An all-text Parquet file is staged as fields (no JSON document per row): every record gets
-the same row in raw.event_records as through the document, and as the same events in JSONL."""
+"""Parquet rows become the same JSON documents as JSONL lines: the odd corners of that
+document (nulls dropped at every depth of an object, numbers re-printed, text that is not
+JSON, derived ids), and the same events as Parquet and as JSONL give the same raw table."""
 
 from __future__ import annotations
 
@@ -8,16 +9,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from dagster_project.lib.ingestion import ingest_landing
-from dagster_project.lib.ingestion.readers import (
-    _parquet_columns,
-    stage_parquet_documents,
-    stage_parquet_fields,
-)
-from dagster_project.lib.ingestion.records import classify_batch, ensure_raw_tables, prepare_batch
 from dagster_project.lib.warehouse import connect_warehouse
 
 RECEIVED_AT = datetime(2026, 12, 1, tzinfo=UTC)
@@ -72,61 +69,52 @@ def write_parquet(path: Path, rows: list[tuple], names: tuple[str, ...]) -> Path
     return path
 
 
-def raw_rows_staged_by(stage, path: Path, warehouse: Path) -> list[tuple]:
+def ingested(landing: Path, warehouse: Path) -> list[tuple]:
     con = connect_warehouse(warehouse)
     try:
-        ensure_raw_tables(con)
-        prepare_batch(con)
-        con.execute(
-            "insert into batch_files values (1, ?, 'sha', ?, 'parquet', 0, null)",
-            [path.name, path.name],
-        )
-        stage(con, 1, path, _parquet_columns(con, path))
-        classify_batch(con, RECEIVED_AT)
+        ingest_landing(con, landing, RECEIVED_AT)
         return con.execute("select * from raw.event_records order by record_seq").fetchall()
     finally:
         con.close()
 
 
-def test_fields_and_documents_give_the_same_raw_records(tmp_path):
-    for name, columns in [
-        ("all.parquet", COLUMNS),
-        # Without the optional columns every id is derived from the payload.
-        ("required.parquet", ("timestamp", "accountId", "schemaName")),
-    ]:
-        path = write_parquet(tmp_path / name, EDGE_ROWS, columns)
-        by_fields = raw_rows_staged_by(stage_parquet_fields, path, tmp_path / f"f-{name}.duckdb")
-        by_document = raw_rows_staged_by(
-            stage_parquet_documents, path, tmp_path / f"d-{name}.duckdb"
-        )
-        assert len(by_fields) == len(EDGE_ROWS)
-        for got, expected in zip(by_fields, by_document, strict=True):
-            assert got == expected
-
-    # A few of them worked out by hand, so the two paths cannot agree on a wrong answer.
-    rows = raw_rows_staged_by(
-        stage_parquet_fields,
-        write_parquet(tmp_path / "again.parquet", EDGE_ROWS, COLUMNS),
-        tmp_path / "again.duckdb",
-    )
+def test_odd_parquet_rows_get_their_hand_worked_records(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_parquet(landing / "all.parquet", EDGE_ROWS, COLUMNS)
+    rows = ingested(landing, tmp_path / "warehouse.duckdb")
+    assert len(rows) == len(EDGE_ROWS)
     by_no = {row[4]: row for row in rows}  # record_no
-    status, reason, payload = 14, 15, 16
+    event_id, attributes, dimensions, status, reason, payload = 6, 12, 13, 14, 15, 16
     assert by_no[1][status] == "ACCEPTED"
-    assert by_no[1][12] == {"tokens": Decimal("1.5"), "n": Decimal("7")}
-    assert by_no[2][12] == {"y": Decimal("3"), "z": Decimal("100000")}
-    assert by_no[2][13] == {"k": "v"}
+    assert by_no[1][attributes] == {"tokens": Decimal("1.5"), "n": Decimal("7")}
+    # A null member is dropped with the document's other nulls: absent, not an error.
+    assert by_no[2][attributes] == {"y": Decimal("3"), "z": Decimal("100000")}
+    assert by_no[2][dimensions] == {"k": "v"}
+    assert by_no[3][reason] == "attribute 'y' must be a number or a numeric string"
     assert by_no[4][reason] == "attributes must be a list of {name, value} or an object"
     assert by_no[4][payload] == (
         '{"id":"e4","schemaName":"s","timestamp":"2026-11-05T08:00:00Z",'
         '"accountId":"acc","attributes":"abc"}'
     )
-    assert by_no[13][status] == "ACCEPTED" and by_no[13][6].startswith("sha256:")
-    assert by_no[14][status] == "DUPLICATE" and by_no[14][6] == by_no[13][6]
-    assert by_no[15][status] == "ACCEPTED" and by_no[15][6] != by_no[13][6]
+    assert by_no[6][status] == "ACCEPTED" and by_no[6][attributes] == {}
+    assert by_no[8][status] == "ACCEPTED" and by_no[8][attributes] == {}  # no value: absent
+    assert by_no[9][reason] == "attributes name the same attribute twice"
+    assert by_no[11][attributes] == {
+        "a": Decimal("12345678901234567890123"),
+        "b": Decimal("0"),
+        "c": Decimal("0.0001"),
+    }
+    assert by_no[13][status] == "ACCEPTED" and by_no[13][event_id].startswith("sha256:")
+    assert by_no[14][status] == "DUPLICATE" and by_no[14][event_id] == by_no[13][event_id]
+    assert by_no[15][status] == "ACCEPTED" and by_no[15][event_id] != by_no[13][event_id]
+    assert by_no[16][reason] == "id must be a string of 1-512 characters"
+    assert by_no[18][status] == "ACCEPTED" and by_no[18][event_id] == 'q"u\\o/té✓\u0001'
     assert by_no[19][reason] == "missing timestamp"
     assert by_no[26][status] == "DUPLICATE"  # 1.5 is 1.50
     assert by_no[27][status] == "DUPLICATE_CONFLICT"
     assert by_no[28][reason] == "dimension 'k' must be a string"
+    assert by_no[29][reason] == "dimensions must be an object of strings"
 
 
 def test_the_same_events_as_parquet_and_as_jsonl_give_the_same_raw_tables(tmp_path):
@@ -228,3 +216,23 @@ def test_the_same_events_as_parquet_and_as_jsonl_give_the_same_raw_tables(tmp_pa
         "ACCEPTED", "ACCEPTED", "ACCEPTED", "DUPLICATE", "DUPLICATE",
         "DUPLICATE_CONFLICT", "INVALID", "INVALID", "INVALID",
     ]  # fmt: skip
+
+
+@pytest.mark.xfail(
+    raises=duckdb.ConversionException,
+    strict=True,
+    reason="known bug: an attributes object naming a key twice stops the whole batch "
+    "(records.py casts it to a MAP, whose keys must be unique) instead of one INVALID record",
+)
+def test_an_attributes_object_naming_a_key_twice_is_one_invalid_record(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "events.jsonl").write_text(
+        '{"id":"x","schemaName":"s","timestamp":"2026-11-05T08:00:00Z","accountId":"a",'
+        '"attributes":{"a":1,"a":2}}\n',
+        encoding="utf-8",
+    )
+    rows = ingested(landing, tmp_path / "warehouse.duckdb")
+    assert [(row[14], row[15]) for row in rows] == [
+        ("INVALID", "attributes name the same attribute twice")
+    ]
