@@ -28,9 +28,11 @@ def set_dbt_clock(clock) -> None:
 def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, clock):
     set_dbt_clock(clock)
     # dbt's unit tests check model logic on fixed inputs, not the night's data: the test suite
-    # runs them (tests/rating/test_dbt_unit_tests.py), the nightly build does not.
+    # runs them (tests/rating/test_dbt_unit_tests.py), the nightly build does not. The audit
+    # tests are excluded here too: a subset run from the UI selects models, and dbt's indirect
+    # selection would otherwise run their tests (dagster-dbt logs those as observations).
     invocation = dbt.cli(
-        ["build", "--exclude-resource-type", "unit_test"],
+        ["build", "--exclude-resource-type", "unit_test", "--exclude", AUDIT_TESTS],
         context=context,
         target_path=dbt_target_path(),
     )
