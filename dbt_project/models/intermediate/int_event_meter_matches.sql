@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_open_invoice_rows() }}",
+        incremental_strategy=open_rows_strategy(),
+        pre_hook="{{ remove_open_invoice_rows() }}",
+        post_hook="{{ drop_kept_rows() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -28,7 +29,7 @@ with resolved_events as (
         -- Open invoices are matched again (the catalog may have changed); finalized ones
         -- keep their rows; new records of finalized cycles (late events) are matched once.
         and ({{ is_open_invoice('invoice_id') }}
-             or record_seq > (select coalesce(max(record_seq), 0) from {{ this }}))
+             or record_seq > (select coalesce(max(record_seq), 0) from {{ kept_rows() }}))
     {% endif %}
 ),
 
@@ -54,3 +55,4 @@ matches as (
 )
 
 select * from matches
+{{ plus_kept_rows() }}

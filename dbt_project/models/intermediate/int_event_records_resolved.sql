@@ -8,8 +8,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_open_record_rows() }}",
+        incremental_strategy=open_rows_strategy(),
+        pre_hook="{{ remove_open_record_rows() }}",
+        post_hook="{{ drop_kept_rows() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -17,7 +18,7 @@ with records as (
     select * from {{ ref('stg_landing__event_records') }}
     {% if is_incremental() %}
         -- The rows the pre_hook deleted, and new records.
-        where record_seq not in (select record_seq from {{ this }})
+        where record_seq not in (select record_seq from {{ kept_rows() }})
     {% endif %}
 ),
 
@@ -145,3 +146,4 @@ final as (
 )
 
 select * from final
+{{ plus_kept_rows() }}

@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_open_invoice_rows() }}",
+        incremental_strategy=open_rows_strategy(),
+        pre_hook="{{ remove_open_invoice_rows() }}",
+        post_hook="{{ drop_kept_rows() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -90,3 +91,4 @@ final as (
 )
 
 select * from final
+{{ plus_kept_rows() }}

@@ -6,9 +6,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=open_rows_strategy(),
         schema='marts',
-        pre_hook="{{ delete_open_usage_days() }}",
+        pre_hook="{{ remove_open_usage_days() }}",
+        post_hook="{{ drop_kept_rows() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -20,7 +21,7 @@ with daily_events as (
     from ({{ usage_day_matches() }}) as d
     {% if is_incremental() %}
     where not exists (
-        select 1 from {{ this }} as kept
+        select 1 from {{ kept_rows() }} as kept
         where kept.account_id = d.account_id
           and kept.meter_id = d.meter_id
           and kept.usage_date = d.usage_date
@@ -72,3 +73,4 @@ final as (
 )
 
 select * from final
+{{ plus_kept_rows() }}

@@ -9,8 +9,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
-        pre_hook="{{ delete_open_pipeline_log_rows() }}",
+        incremental_strategy=open_rows_strategy(),
+        pre_hook="{{ remove_open_pipeline_log_rows() }}",
+        post_hook="{{ drop_kept_rows() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -19,7 +20,7 @@ with records as (
     select * from {{ ref('int_event_records_resolved') }}
     {% if is_incremental() %}
         -- The rows the pre_hook deleted, and new records.
-        where record_seq not in (select record_seq from {{ this }})
+        where record_seq not in (select record_seq from {{ kept_rows() }})
     {% endif %}
 ),
 
@@ -94,3 +95,4 @@ final as (
 )
 
 select * from final
+{{ plus_kept_rows() }}
