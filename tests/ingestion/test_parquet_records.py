@@ -9,10 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from dagster_project.lib.ingestion import ingest_landing
 from dagster_project.lib.warehouse import connect_warehouse
@@ -218,21 +216,64 @@ def test_the_same_events_as_parquet_and_as_jsonl_give_the_same_raw_tables(tmp_pa
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    raises=duckdb.ConversionException,
-    strict=True,
-    reason="known bug: an attributes object naming a key twice stops the whole batch "
-    "(records.py casts it to a MAP, whose keys must be unique) instead of one INVALID record",
-)
-def test_an_attributes_object_naming_a_key_twice_is_one_invalid_record(tmp_path):
+# A JSON object naming a key twice is ambiguous (and cannot be a MAP): that one record is
+# INVALID naming the key, and its neighbours in the same batch are ingested as ever.
+# (record, expected status, expected reason) in file order.
+HEAD = f'"schemaName":"s","timestamp":"{TS}","accountId":"a"'
+# fmt: off
+REPEATED_KEY_LINES = [
+    ('{"id":"k1",' + HEAD + ',"attributes":{"tokens":5}}',
+     "ACCEPTED", None),
+    ('{"id":"k2",' + HEAD + ',"attributes":{"a":1,"b":3,"a":2}}',
+     "INVALID", "attribute 'a' appears twice"),
+    ('{"id":"k3",' + HEAD + ',"dimensions":{"k":"x","m":"y","m":"z"}}',
+     "INVALID", "dimension 'm' appears twice"),
+    # Id-less: its derived id's canonical payload must not stop the batch either.
+    ('{' + HEAD + ',"attributes":{"n":1,"n":1}}',
+     "INVALID", "attribute 'n' appears twice"),
+    ('{"id":"k4","id":"k5",' + HEAD + '}',
+     "INVALID", "key 'id' appears twice"),
+    ('{"id":"k6",' + HEAD + ',"attributes":{"tokens":"2.5"},"dimensions":{"k":"v"}}',
+     "ACCEPTED", None),
+    # An unknown field is not read: a key twice inside it is kept as sent, not an error.
+    ('{"id":"k7",' + HEAD + ',"note":{"x":1,"x":2}}',
+     "ACCEPTED", None),
+]
+# fmt: on
+
+
+def test_a_record_naming_a_key_twice_is_one_invalid_record_in_jsonl(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "events.jsonl").write_text(
-        '{"id":"x","schemaName":"s","timestamp":"2026-11-05T08:00:00Z","accountId":"a",'
-        '"attributes":{"a":1,"a":2}}\n',
-        encoding="utf-8",
+        "".join(line + "\n" for line, _, _ in REPEATED_KEY_LINES), encoding="utf-8"
     )
     rows = ingested(landing, tmp_path / "warehouse.duckdb")
-    assert [(row[14], row[15]) for row in rows] == [
-        ("INVALID", "attributes name the same attribute twice")
+    assert [(row[14], row[15]) for row in rows] == [(s, r) for _, s, r in REPEATED_KEY_LINES]
+    # The bad records are kept as sent, to show what was wrong.
+    assert rows[1][16] == REPEATED_KEY_LINES[1][0]
+    assert rows[0][12] == {"tokens": Decimal("5")}
+    assert (rows[5][12], rows[5][13]) == ({"tokens": Decimal("2.5")}, {"k": "v"})
+
+
+def test_a_parquet_row_naming_an_attribute_or_dimension_twice_is_one_invalid_record(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    rows_in = [
+        ("p1", TS, "acc", "s", '{"a": 1}', None),
+        ("p2", TS, "acc", "s", '{"a": 1, "a": 2}', None),
+        ("p3", TS, "acc", "s", None, '{"k": "x", "k": "y"}'),
+        (None, TS, "acc", "s", '{"b": 1, "b": 2}', None),
+        ("p4", TS, "acc", "s", '{"a": 3}', '{"k": "v"}'),
     ]
+    write_parquet(landing / "events.parquet", rows_in, COLUMNS)
+    rows = ingested(landing, tmp_path / "warehouse.duckdb")
+    assert [(row[14], row[15]) for row in rows] == [
+        ("ACCEPTED", None),
+        ("INVALID", "attribute 'a' appears twice"),
+        ("INVALID", "dimension 'k' appears twice"),
+        ("INVALID", "attribute 'b' appears twice"),
+        ("ACCEPTED", None),
+    ]
+    assert rows[0][12] == {"a": Decimal("1")}
+    assert (rows[4][12], rows[4][13]) == ({"a": Decimal("3")}, {"k": "v"})

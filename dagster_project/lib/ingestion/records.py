@@ -62,12 +62,14 @@ create or replace temp table batch_records (
 # The canonical payload: parsed JSON, keys sorted, no whitespace (SEMANTICS, precise readings).
 # Macros cannot recurse, so keys are sorted four levels deep (top level, attributes list,
 # attribute entry, values); deeper objects keep their order, which no event shape reaches.
+# An object naming a key twice is no MAP (try_cast gives null): it keeps its own text, so
+# one such record cannot stop the batch.
 _CANONICAL_LEVEL = """
 create or replace temp macro th_canonical_{level}(v) as case json_type(v)
-    when 'OBJECT' then '{{' || array_to_string(list_transform(
-        list_sort(map_entries(cast(v as map(varchar, json)))),
+    when 'OBJECT' then coalesce('{{' || array_to_string(list_transform(
+        list_sort(map_entries(try_cast(v as map(varchar, json)))),
         lambda e: to_json(e.key)::varchar || ':' || coalesce(th_canonical_{lower}(e.value), 'null')
-    ), ',') || '}}'
+    ), ',') || '}}', json(v)::varchar)
     when 'ARRAY' then '[' || array_to_string(list_transform(
         json_extract(v, '$[*]'), lambda e: coalesce(th_canonical_{lower}(e), 'null')
     ), ',') || ']'
@@ -78,6 +80,11 @@ MACROS = (
     "create or replace temp macro th_canonical_0(v) as json(v)::varchar;\n"
     + "".join(_CANONICAL_LEVEL.format(level=n, lower=n - 1) for n in range(1, 5))
     + r"""
+-- The first key of a JSON object's key list that an earlier key already named, else null.
+create or replace temp macro th_repeated_key(keys) as case
+    when len(keys) > len(list_distinct(keys))
+        then list_filter(keys, lambda k, i: list_position(keys, k) < i)[1]
+end;
 -- JSON numbers and numeric strings, read as exact decimals (JS Number() allows blanks).
 create or replace temp macro th_is_numeric_text(t) as
     regexp_full_match(trim(t), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?');
@@ -124,9 +131,14 @@ records as (
 fields as (
     select *,
         case when is_object then from_json(doc, 'RECORD_FIELDS') end as f,
-        case when is_object then list_filter(json_keys(doc), lambda k: k not in KNOWN_KEYS) end
-            as extra_keys
+        case when is_object then json_keys(doc) end as record_keys
     from records
+),
+keyed as (
+    select *,
+        list_filter(record_keys, lambda k: k not in KNOWN_KEYS) as extra_keys,
+        th_repeated_key(record_keys) as repeated_record_key
+    from fields
 ),
 typed as (
     select *,
@@ -137,8 +149,13 @@ typed as (
         json_type(f.attributes) as attributes_type,
         json_type(f.dimensions) as dimensions_type,
         case when json_type(f.attributes) = 'ARRAY' then json_type(f.attributes, '$[*]') end
-            as attribute_entry_types
-    from fields
+            as attribute_entry_types,
+        -- A key named twice cannot become a MAP key (unique): that one record is INVALID.
+        case when json_type(f.attributes) = 'OBJECT' then th_repeated_key(json_keys(f.attributes)) end
+            as repeated_attribute_key,
+        case when json_type(f.dimensions) = 'OBJECT' then th_repeated_key(json_keys(f.dimensions)) end
+            as repeated_dimension_key
+    from keyed
 ),
 entries as (
     select *,
@@ -149,13 +166,13 @@ entries as (
                 'name': e.name->>'$', 'name_type': json_type(e.name),
                 'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$',
                 'unit': e.unit->>'$'})
-            when attributes_type = 'OBJECT'
+            when attributes_type = 'OBJECT' and repeated_attribute_key is null
             then list_transform(map_entries(cast(f.attributes as map(varchar, json))), lambda e: {
                 'name': e.key, 'name_type': 'VARCHAR',
                 'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$',
                 'unit': null::varchar})
         end as attribute_entries,
-        case when dimensions_type = 'OBJECT'
+        case when dimensions_type = 'OBJECT' and repeated_dimension_key is null
             then list_sort(map_entries(cast(f.dimensions as map(varchar, json)))) end
             as dimension_entries
     from typed
@@ -230,6 +247,8 @@ select
         when not is_object then 'record is not a JSON object'
     end as parse_problem,
     case
+        when repeated_record_key is not null
+            then 'key ''' || repeated_record_key || ''' appears twice'
         when not (id_type is null or id_type = 'NULL' or (id_type = 'VARCHAR' and length(id_text) between 1 and 512))
             then 'id must be a string of 1-512 characters'
         when timestamp_type is null or timestamp_type = 'NULL' then 'missing timestamp'
@@ -243,10 +262,14 @@ select
             then 'attributes must be a list of {name, value} or an object'
         when attributes_type = 'ARRAY' and attribute_entries is null
             then 'attributes entry is not an object {name, value}'
+        when repeated_attribute_key is not null
+            then 'attribute ''' || repeated_attribute_key || ''' appears twice'
         when len(attribute_problems) > 0 then attribute_problems[1]
         when repeats_attribute then 'attributes name the same attribute twice'
         when dimensions_type is not null and dimensions_type not in ('NULL', 'OBJECT')
             then 'dimensions must be an object of strings'
+        when repeated_dimension_key is not null
+            then 'dimension ''' || repeated_dimension_key || ''' appears twice'
         when len(bad_dimensions) > 0
             then 'dimension ''' || bad_dimensions[1].key || ''' must be a string'
         when event_ts > $received_at::timestamptz + interval 1 day
