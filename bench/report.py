@@ -83,6 +83,12 @@ def render(results: dict) -> str:
             f"({overhead.get('accounts', 10_000):,}-account catalog, fresh warehouse): **{overhead['wall_s']:.1f} s** (runs {overhead['runs_s']}), "
             f"peak RSS {_gib(overhead.get('peak_rss_bytes'))}."
         )
+        if "next_night_s" in overhead:
+            lines.append(
+                f"The next night on the same warehouse, landing still empty: "
+                f"**{overhead['next_night_s']:.1f} s** (runs {overhead['next_night_runs_s']}), "
+                f"peak RSS {_gib(overhead.get('next_night_peak_rss_bytes'))}."
+            )
     else:
         lines.append("Not measured in this results file.")
     inc = results.get("incremental")

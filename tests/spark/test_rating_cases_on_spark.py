@@ -21,7 +21,6 @@ pytest.importorskip("dbt.adapters.spark")
 from dagster_project.lib.engines.spark import (  # noqa: E402
     dbt_on_spark,
     export_sources,
-    register_sources,
     spark_session,
 )
 from tests.rating.conftest import bill_rating_cases  # noqa: E402
@@ -70,10 +69,10 @@ def warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("rating_on_spark")
     settings = bill_rating_cases(root)
     spark_dir = root / "spark"
-    tables = export_sources(settings.warehouse, spark_dir / "sources")
-    # One Spark session per process: another module's tables may exist, so rebuild them all.
+    export_sources(settings.warehouse, spark_dir / "sources")
+    # One Spark session per process: another module's tables may exist, so rebuild them all
+    # (dbt's on-run-start registers the exported sources).
     spark = spark_session(spark_dir)
-    register_sources(spark, spark_dir / "sources", tables)
     dbt_on_spark(["run", "--full-refresh"], spark_dir=spark_dir, as_of=settings.as_of)
     return SparkQueries(spark)
 

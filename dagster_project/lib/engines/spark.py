@@ -188,16 +188,6 @@ def _meters_in_spark_sql(con: duckdb.DuckDBPyConnection) -> str:
     return "select * from usage_meters_spark"
 
 
-def register_sources(spark, parquet_dir: Path, tables: list[tuple[str, str]]) -> None:
-    """Parquet folders as external Spark tables named as the dbt sources."""
-    for schema in sorted({schema for schema, _ in tables}):
-        spark.sql(f"create database if not exists {schema}")
-    for schema, table in tables:
-        location = (Path(parquet_dir) / schema / table).resolve()
-        spark.sql(f"drop table if exists {schema}.{table}")
-        spark.sql(f"create table {schema}.{table} using parquet location '{location}'")
-
-
 @contextmanager
 def _env(values: dict[str, str]) -> Iterator[None]:
     saved = {key: os.environ.get(key) for key in values}
