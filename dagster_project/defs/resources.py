@@ -67,7 +67,9 @@ class WarehouseResource(dg.ConfigurableResource):
             self._run_lock = None
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, writes: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """`writes=False` for a step that only reads (checks, the serving copy): on Spark it
+        then publishes nothing."""
         settings = Settings.from_env()
         limits = {
             "memory_limit": settings.memory_limit,
@@ -77,7 +79,9 @@ class WarehouseResource(dg.ConfigurableResource):
         if settings.target == "spark":
             from dagster_project.lib.engines.spark import spark_store
 
-            with spark_store(self.warehouse_path(), settings.spark_dir, **limits) as con:
+            with spark_store(
+                self.warehouse_path(), settings.spark_dir, writes=writes, **limits
+            ) as con:
                 yield con
             return
         con = connect_warehouse(self.warehouse_path(), **limits)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtProject
 
+from dagster_project.settings import Settings
+
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT_SOURCE_DIRS = ("models", "macros", "tests")
 DBT_SOURCE_FILES = ("dbt_project.yml", "profiles.yml")
@@ -35,6 +37,7 @@ def dbt_target_path() -> Path:
     parse for another target would invalidate DuckDB's cache); else `DBT_TARGET_PATH` when set
     (the test suite gives each worker its own, as two dbt processes must not write one target
     folder at once), else the project's `target/`, kept between runs for partial parsing."""
-    if os.environ.get("TALLYHOUSE_TARGET") == "spark":
-        return Path(os.environ.get("TALLYHOUSE_SPARK_DIR", "data/spark")).resolve() / "dbt_target"
+    settings = Settings.from_env()
+    if settings.target == "spark":
+        return settings.spark_dir.resolve() / "dbt_target"
     return Path(os.environ.get("DBT_TARGET_PATH") or tallyhouse_dbt.target_path)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import shutil
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from dagster_project.cli import run_nightly
@@ -40,8 +41,17 @@ class BilledWarehouse:
 
 
 def bill(
-    root: Path, *, accounts: int, events: int, seed: int, fmt: str, target: str = "duckdb"
+    root: Path,
+    *,
+    accounts: int,
+    events: int,
+    seed: int,
+    fmt: str,
+    target: str = "duckdb",
+    as_of: datetime | None = None,
 ) -> BilledWarehouse:
+    """Generate a catalog and events under root and run the nightly on them, at `as_of`
+    (default: the generator's recommended night), on the given engine."""
     catalog_dir = generate_catalog(root, accounts=accounts, seed=seed, start=START)
     manifest = generate_events(
         catalog_dir, root, events=events, days=30, seed=seed, start=START, fmt=fmt
@@ -51,7 +61,7 @@ def bill(
         landing=root / "landing",
         warehouse=root / "warehouse.duckdb",
         serving=root / "serving.duckdb",
-        as_of=parse_as_of(manifest.recommended_as_of),
+        as_of=as_of or parse_as_of(manifest.recommended_as_of),
         target=target,
         spark_dir=root / "spark",
     )
@@ -64,3 +74,27 @@ def billed_jsonl(tmp_path_factory) -> BilledWarehouse:
     return bill(
         tmp_path_factory.mktemp("billed_jsonl"), accounts=40, events=6000, seed=11, fmt="jsonl"
     )
+
+
+def late_event(warehouse: Path, event_id: str = "late-event-1") -> tuple[dict, str]:
+    """An event for the finalized invoice with the most revenue, 12 hours into its period,
+    shaped like one of its account's metered records: (the event, that invoice's id)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        account, period_start, invoice_id = con.execute(
+            "select account_id, period_start, invoice_id from billing.finalized_invoices "
+            "order by total desc, invoice_id limit 1"
+        ).fetchall()[0]
+        schema, attributes = con.execute(
+            "select r.schema_name, r.attributes from marts.fct_event_pipeline_log e "
+            "join raw.event_records r using (record_seq) "
+            "where e.account_id = ? and e.status = 'METERED' order by e.record_seq limit 1",
+            [account],
+        ).fetchall()[0]
+    event = {
+        "id": event_id,
+        "schemaName": schema,
+        "timestamp": (period_start + timedelta(hours=12)).isoformat(),
+        "accountId": account,
+        "attributes": {k: str(v) for k, v in attributes.items()},
+    }
+    return event, invoice_id

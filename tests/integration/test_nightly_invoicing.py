@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
 import duckdb
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from dagster_project.cli import run_nightly
 from dagster_project.settings import parse_as_of
 
-from .conftest import BilledWarehouse, bill
+from .conftest import BilledWarehouse, bill, late_event
 
 pytestmark = pytest.mark.slow
 
@@ -89,24 +88,7 @@ def test_finalized_invoices_never_change_and_late_events_are_past_grace(past_gra
         "select * from billing.finalized_invoice_line_items order by line_item_id",
     )
     # A late event for a finalized November cycle arrives the next night.
-    account, period_start = query(
-        settings.warehouse,
-        """select account_id, period_start from billing.finalized_invoices
-           order by total desc limit 1""",
-    )[0]
-    schema, attributes = query(
-        settings.warehouse,
-        f"""select r.schema_name, r.attributes from marts.fct_event_pipeline_log e
-            join raw.event_records r using (record_seq)
-            where e.account_id = '{account}' and e.status = 'METERED' limit 1""",
-    )[0]
-    late = {
-        "id": "late-event-1",
-        "schemaName": schema,
-        "timestamp": (period_start + timedelta(hours=12)).isoformat(),
-        "accountId": account,
-        "attributes": {k: str(v) for k, v in attributes.items()},
-    }
+    late, _ = late_event(settings.warehouse)
     (settings.landing / "zz-late.jsonl").write_text(json.dumps(late) + "\n")
     run_nightly(settings.with_overrides(as_of=parse_as_of("2026-12-16T02:00:00Z")))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import duckdb
@@ -30,9 +30,8 @@ pytest.importorskip("dbt.adapters.spark")
 
 from dagster_project.cli import run_nightly  # noqa: E402
 from dagster_project.lib.engines.spark import attach_models  # noqa: E402
-from dagster_project.lib.generator import generate_catalog, generate_events  # noqa: E402
 from dagster_project.settings import Settings, parse_as_of  # noqa: E402
-from tests.integration.conftest import START  # noqa: E402
+from tests.integration.conftest import bill, late_event  # noqa: E402
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -99,33 +98,17 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
-def _second_night_input(settings: Settings) -> tuple[str, dict]:
+def _second_night_input(settings: Settings) -> tuple[str, str]:
     """The second night's changes, the same for both engines: a late event for the finalized
     November cycle with the most revenue, an event of today for the same account (an open
     December cycle), and the busiest meter's filter made to match nothing. Returns the
     meter id and the invoice the late event belongs to."""
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    account, period_start, invoice_id = con.execute(
-        "select account_id, period_start, invoice_id from billing.finalized_invoices "
-        "order by total desc, invoice_id limit 1"
-    ).fetchall()[0]
-    schema, attributes = con.execute(
-        "select schema_name, attributes from raw.event_records "
-        "where account_ref = ? and ingest_status = 'ACCEPTED' order by record_seq limit 1",
-        [account],
-    ).fetchall()[0]
-    meter_id = con.execute(
-        "select meter_id from marts.fct_usage_daily group by meter_id "
-        "order by sum(events) desc, meter_id limit 1"
-    ).fetchall()[0][0]
-    con.close()
-    late = {
-        "id": "late-event-1",
-        "schemaName": schema,
-        "timestamp": (period_start + timedelta(hours=12)).isoformat(),
-        "accountId": account,
-        "attributes": {k: str(v) for k, v in attributes.items()},
-    }
+    late, invoice_id = late_event(settings.warehouse)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        meter_id = con.execute(
+            "select meter_id from marts.fct_usage_daily group by meter_id "
+            "order by sum(events) desc, meter_id limit 1"
+        ).fetchall()[0][0]
     today = dict(late, id="open-cycle-event-1", timestamp="2026-12-15T12:00:00+00:00")
     (settings.landing / "zz-second-night.jsonl").write_text(
         json.dumps(late) + "\n" + json.dumps(today) + "\n"
@@ -145,22 +128,17 @@ def engines(tmp_path_factory):
     root = tmp_path_factory.mktemp("cross_engine")
     timings, settings, finalized_after_first = {}, {}, {}
     for target in ("duckdb", "spark"):
-        folder = root / target
-        catalog_dir = generate_catalog(folder, accounts=ACCOUNTS, seed=23, start=START)
-        generate_events(
-            catalog_dir, folder, events=EVENTS, days=30, seed=23, start=START, fmt="jsonl"
-        )
-        settings[target] = Settings.from_env({}).with_overrides(
-            catalog=catalog_dir,
-            landing=folder / "landing",
-            warehouse=folder / "warehouse.duckdb",
-            serving=folder / "serving.duckdb",
-            as_of=FIRST_NIGHT,
-            target=target,
-            spark_dir=folder / "spark",
-        )
         started = time.monotonic()
-        run_nightly(settings[target])
+        billed = bill(
+            root / target,
+            accounts=ACCOUNTS,
+            events=EVENTS,
+            seed=23,
+            fmt="jsonl",
+            target=target,
+            as_of=FIRST_NIGHT,
+        )
+        settings[target] = billed.settings
         timings[f"{target} first"] = time.monotonic() - started
         finalized_after_first[target] = _finalized(settings[target].serving)
         changed = _second_night_input(settings[target])

@@ -29,7 +29,7 @@ def _stored_invoice_checks(stored: str) -> list[dg.AssetChecksDefinition]:
         description=f"Every {stored} invoice's total equals the sum of its lines.",
     )
     def equals_lines(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
+        with warehouse.connect(writes=False) as con:
             return check_result(invoices_equal_their_lines(con, invoices, lines))
 
     @dg.asset_check(
@@ -39,7 +39,7 @@ def _stored_invoice_checks(stored: str) -> list[dg.AssetChecksDefinition]:
         description=f"No {stored} invoice has a negative total or amount due.",
     )
     def not_negative(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        with warehouse.connect() as con:
+        with warehouse.connect(writes=False) as con:
             return check_result(no_negative_totals(con, invoices))
 
     return [equals_lines, not_negative]
@@ -55,7 +55,7 @@ PIPELINE_LOG = dg.AssetKey(["marts", "fct_event_pipeline_log"])
     description="Records in = pipeline log rows: every ingested record is logged exactly once.",
 )
 def records_conserved_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
+    with warehouse.connect(writes=False) as con:
         return check_result(records_conserved(con))
 
 
@@ -67,7 +67,7 @@ def records_conserved_check(warehouse: WarehouseResource) -> dg.AssetCheckResult
     description="No METERED record with computed revenue sits outside every invoice.",
 )
 def metered_revenue_invoiced_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
+    with warehouse.connect(writes=False) as con:
         return check_result(metered_revenue_invoiced(con))
 
 
@@ -77,7 +77,7 @@ def metered_revenue_invoiced_check(warehouse: WarehouseResource) -> dg.AssetChec
     description="Usage that arrived after its invoice was finalized (warning: never billed).",
 )
 def late_usage_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
+    with warehouse.connect(writes=False) as con:
         return check_result(late_usage(con), dg.AssetCheckSeverity.WARN)
 
 
@@ -87,7 +87,7 @@ def late_usage_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     description="Pricing rules that raised an error (warning: the invoice went out without them).",
 )
 def rule_errors_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
+    with warehouse.connect(writes=False) as con:
         return check_result(rule_errors(con), dg.AssetCheckSeverity.WARN)
 
 

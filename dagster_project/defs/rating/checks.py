@@ -28,7 +28,7 @@ def check_result(finding: Finding, severity=dg.AssetCheckSeverity.ERROR) -> dg.A
     "plan, through one of the plan's rate cards. Blocks invoicing.",
 )
 def usage_rated_under_a_plan_check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as con:
+    with warehouse.connect(writes=False) as con:
         return check_result(usage_rated_under_a_plan(con))
 
 

@@ -38,7 +38,7 @@ def serving_snapshot(
     warehouse: WarehouseResource, billing: BillingSettingsResource
 ) -> dg.MaterializeResult:
     serving_path = billing.settings().serving
-    with warehouse.connect() as con:
+    with warehouse.connect(writes=False) as con:
         published = publish_snapshot(con, serving_path, run_clock=billing.clock())
     return dg.MaterializeResult(
         metadata={

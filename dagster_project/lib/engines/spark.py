@@ -110,40 +110,39 @@ def write_sources(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[tup
     return tables
 
 
-def attach_models(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> list[tuple[str, str]]:
+def attach_models(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> None:
     """Spark's model tables as views of the same names over their Parquet files; a view whose
     table is gone is dropped."""
     warehouse = Path(spark_dir).resolve() / "warehouse"
-    attached = []
     for schema in MODEL_SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
-        present = {}
-        for folder in sorted((warehouse / f"{schema}.db").glob("*")):
-            if folder.is_dir() and any(folder.rglob("*.parquet")):
-                present[folder.name] = folder
-        stale = con.execute(
+        present = {
+            folder.name: folder
+            for folder in (warehouse / f"{schema}.db").glob("*")
+            if folder.is_dir() and any(folder.glob("*.parquet"))
+        }
+        views = con.execute(
             "select table_name from information_schema.tables where table_catalog = "
             "current_database() and table_schema = ? and table_type = 'VIEW'",
             [schema],
         ).fetchall()
-        for (name,) in stale:
+        for (name,) in views:
             if name not in present:
                 con.execute(f'drop view "{schema}"."{name}"')
         for name, folder in present.items():
-            # Partition folders (insert_overwrite) become columns again.
             con.execute(
-                f'create or replace view "{schema}"."{name}" as select * from '
-                f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
+                f'create or replace view "{schema}"."{name}" as '
+                f"select * from read_parquet('{folder}/*.parquet')"
             )
-            attached.append((schema, name))
-    return attached
 
 
 @contextmanager
-def spark_store(path: Path, spark_dir: Path, **options) -> Iterator[duckdb.DuckDBPyConnection]:
+def spark_store(
+    path: Path, spark_dir: Path, *, writes: bool = True, **options
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """The Python assets' connection on Spark (see the module's docstring): the working store
-    with Spark's models attached; its source tables are published when the step succeeds, and
-    a failed step publishes nothing, so dbt never reads a half-written step."""
+    with Spark's models attached. A step that writes publishes its source tables when it
+    succeeds; a failed step publishes nothing, so dbt never reads a half-written step."""
     from dagster_project.lib.ingestion import ensure_raw_tables
     from dagster_project.lib.invoicing.warehouse import ensure_billing_tables
     from dagster_project.lib.payments import ensure_payment_tables
@@ -157,7 +156,8 @@ def spark_store(path: Path, spark_dir: Path, **options) -> Iterator[duckdb.DuckD
         ensure_payment_tables(con)
         attach_models(con, spark_dir)
         yield con
-        write_sources(con, Path(spark_dir).resolve() / "sources")
+        if writes:
+            write_sources(con, Path(spark_dir).resolve() / "sources")
     finally:
         con.close()
 
