@@ -463,7 +463,12 @@ OPERATOR_EXAMPLES = [
     },
     {
         "max": [
-            {"min": [{"+": [{"var": "attributes.a"}, 1]}, {"*": [{"var": ["attributes.b", 2]}, 3]}]},
+            {
+                "min": [
+                    {"+": [{"var": "attributes.a"}, 1]},
+                    {"*": [{"var": ["attributes.b", 2]}, 3]},
+                ]
+            },
             {"/": [{"var": "attributes.c"}, 4]},
             {"-": [{"var": "attributes.a"}, 1]},
         ]
