@@ -1,15 +1,19 @@
 {#- Incremental models keep the rows of finalized invoices (never recomputed, SEMANTICS 8)
     and recompute the rows of open ones each night, so a night's work grows with the new
     events and the open cycles, not with history. One scheme for every such model:
-      config:    incremental_strategy=open_rows_strategy(), pre_hook=remove_open_*(),
-                 post_hook=drop_kept_rows()
+      config:    incremental_strategy=open_rows_strategy(), partition_by=open_rows_partition(),
+                 pre_hook=remove_rows_where(open_*()), post_hook=write_schema_file()
       body:      select only rows of open invoices (is_open_invoice), plus new records,
-                 reading the model's own kept rows as kept_rows(), and ending with
-                 plus_kept_rows()
+                 reading the rows that stay as {{ this }}, and ending with
+                 `select *{{ rating_window(open_*()) }} from final`
     On DuckDB the pre_hook deletes the open rows and the body is appended (delete+insert).
-    Spark's Parquet tables have no DELETE, and Spark cannot overwrite a table a query reads:
-    there the pre_hook copies the rows to keep aside (<model>__kept), and the body plus those
-    rows replace the table (insert_overwrite); the copy is dropped after. -#}
+    Spark's Parquet tables have no DELETE: there each such table is partitioned by
+    rating_window. 'open' holds the rows the latest night wrote, 'final' the rows that
+    stopped being open. The pre_hook appends the rows of 'open' that are no longer open to
+    'final' and drops 'open'; the body's rows replace the 'open' partition
+    (insert_overwrite by partition). 'final' is only appended to, unless the predicate
+    reopens one of its rows (a late event on a closed day of daily usage): then 'final' is
+    rewritten without it. A night's I/O thus grows with the open rows, not with history. -#}
 
 {% macro open_rows_strategy() -%}
     {{ return(adapter.dispatch('open_rows_strategy', 'tallyhouse')()) }}
@@ -17,14 +21,25 @@
 {% macro default__open_rows_strategy() -%}{{ return('append') }}{%- endmacro %}
 {% macro spark__open_rows_strategy() -%}{{ return('insert_overwrite') }}{%- endmacro %}
 
-{#- The model's rows that stay this night: the table itself once the pre_hook deleted the
-    open rows (DuckDB), or their copy (Spark). -#}
-{% macro kept_rows() -%}
-    {{ return(adapter.dispatch('kept_rows', 'tallyhouse')()) }}
+{% macro open_rows_partition() -%}
+    {{ return(adapter.dispatch('open_rows_partition', 'tallyhouse')()) }}
 {%- endmacro %}
-{% macro default__kept_rows() -%}{{ return(this) }}{%- endmacro %}
-{% macro spark__kept_rows() -%}
-    {{ return(this.incorporate(path={'identifier': this.identifier ~ '__kept'})) }}
+{% macro default__open_rows_partition() -%}{{ return(none) }}{%- endmacro %}
+{% macro spark__open_rows_partition() -%}{{ return(['rating_window']) }}{%- endmacro %}
+
+{#- The partition column of the body's rows (Spark only; the last column, as Spark wants it).
+    A night's rows all go to 'open', the partition insert_overwrite replaces; the first build
+    sorts its rows by the model's open predicate, so finalized history starts in 'final'. -#}
+{% macro rating_window(open_predicate) -%}
+    {{ return(adapter.dispatch('rating_window', 'tallyhouse')(open_predicate)) }}
+{%- endmacro %}
+{% macro default__rating_window(open_predicate) -%}{%- endmacro %}
+{% macro spark__rating_window(open_predicate) -%}
+    {%- if is_incremental() -%}
+        , 'open' as rating_window
+    {%- else -%}
+        , case when {{ open_predicate }} then 'open' else 'final' end as rating_window
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The pre_hook: remove the rows the body recomputes (those where `predicate` holds; no
@@ -41,30 +56,55 @@
 {%- endmacro %}
 {% macro spark__remove_rows_where(predicate) -%}
     {%- if is_incremental() -%}
-        {%- do run_query('drop table if exists ' ~ kept_rows()) -%}
-        create table {{ kept_rows() }} using parquet as
-        select * from {{ this }} where not ({{ predicate }})
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if 'rating_window' not in columns -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " predates the rating_window partitions of incremental models on Spark:"
+                ~ " rebuild it once with `dbt build --full-refresh`") }}
+        {%- endif -%}
+        {%- set data_columns = columns | reject('equalto', 'rating_window') | join(', ') -%}
+        {%- set reopened = run_query(
+            "select count(*) from " ~ this ~ " where rating_window = 'final' and ("
+            ~ predicate ~ ")").columns[0].values()[0] -%}
+        {%- if reopened == 0 -%}
+            {%- do run_query(
+                "insert into " ~ this ~ " partition (rating_window = 'final') select "
+                ~ data_columns ~ " from " ~ this ~ " where rating_window = 'open' and not ("
+                ~ predicate ~ ")") -%}
+            {%- do run_query("alter table " ~ this ~ " drop if exists partition (rating_window = 'open')") -%}
+        {%- else -%}
+            {#- Rare: 'final' loses rows, so both partitions are rewritten from a copy. -#}
+            {%- set kept = this.incorporate(path={'identifier': this.identifier ~ '__kept'}) -%}
+            {%- do run_query("drop table if exists " ~ kept) -%}
+            {%- do run_query(
+                "create table " ~ kept ~ " using parquet as select " ~ data_columns
+                ~ " from " ~ this ~ " where not (" ~ predicate ~ ")") -%}
+            {%- do run_query(
+                "alter table " ~ this ~ " drop if exists partition (rating_window = 'open'),"
+                ~ " partition (rating_window = 'final')") -%}
+            {%- do run_query(
+                "insert into " ~ this ~ " partition (rating_window = 'final') select * from " ~ kept) -%}
+            {%- do run_query("drop table " ~ kept) -%}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{#- The end of the body: on Spark the kept rows go back with the recomputed ones. -#}
-{% macro plus_kept_rows() -%}
-    {{ return(adapter.dispatch('plus_kept_rows', 'tallyhouse')()) }}
+{#- The post_hook. A partitioned Spark table with no rows has no Parquet file, and the Python
+    side reads Spark's tables as Parquet files: an empty file of the table's columns kept in
+    <table>/_schema (a folder Spark's partitions never list) lets it read the empty table. -#}
+{% macro write_schema_file() -%}
+    {{ return(adapter.dispatch('write_schema_file', 'tallyhouse')()) }}
 {%- endmacro %}
-{% macro default__plus_kept_rows() -%}{%- endmacro %}
-{% macro spark__plus_kept_rows() -%}
-    {%- if is_incremental() %}
-union all
-select * from {{ kept_rows() }}
+{% macro default__write_schema_file() -%}{%- endmacro %}
+{% macro spark__write_schema_file() -%}
+    {%- if execute -%}
+        {%- set location = run_query("describe table extended " ~ this)
+            | selectattr(0, 'equalto', 'Location') | map(attribute=1) | first -%}
+        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name')
+            | reject('equalto', 'rating_window') | join(', ') -%}
+        insert overwrite directory '{{ location }}/_schema' using parquet
+        select {{ columns }} from {{ this }} limit 0
     {%- endif -%}
-{%- endmacro %}
-
-{% macro drop_kept_rows() -%}
-    {{ return(adapter.dispatch('drop_kept_rows', 'tallyhouse')()) }}
-{%- endmacro %}
-{% macro default__drop_kept_rows() -%}{%- endmacro %}
-{% macro spark__drop_kept_rows() -%}
-    {%- if is_incremental() -%}drop table if exists {{ kept_rows() }}{%- endif -%}
 {%- endmacro %}
 
 {% macro finalized_invoice_ids() -%}
@@ -76,8 +116,10 @@ select * from {{ kept_rows() }}
     ({{ invoice_column }} is null or {{ invoice_column }} not in ({{ finalized_invoice_ids() }}))
 {%- endmacro %}
 
-{% macro remove_open_invoice_rows() -%}
-    {{ return(remove_rows_where(is_open_invoice('invoice_id'))) }}
+{#- The open predicates: which rows of a model a night recomputes (the pre_hook removes them,
+    `remove_rows_where(open_*())`). Unqualified columns are the model's own. -#}
+{% macro open_invoice_rows() -%}
+    {{ return(is_open_invoice('invoice_id')) }}
 {%- endmacro %}
 
 {#- Records, not invoices: a record's row is rewritten while its invoice is open, and, when it
@@ -93,15 +135,15 @@ select * from {{ kept_rows() }}
      or ({{ invoice_column }} is not null and {{ invoice_column }} not in ({{ finalized_invoice_ids() }})))
 {%- endmacro %}
 
-{% macro remove_open_record_rows() -%}
-    {{ return(remove_rows_where(is_open_record('invoice_id', 'record_seq'))) }}
+{% macro open_record_rows() -%}
+    {{ return(is_open_record('invoice_id', 'record_seq')) }}
 {%- endmacro %}
 
 {#- The pipeline log's row of a record is rewritten with the record's resolved row: its
     invoice_id is set for RESOLVED records only, so "no invoice when written" is read from
     cycle_start (null exactly when the resolved row had no invoice); a record whose resolved
     row is open now (e.g. SCHEMA_NOT_DEFINED in an open cycle) is rewritten too. -#}
-{% macro remove_open_pipeline_log_rows() -%}
+{% macro open_pipeline_log_rows() -%}
     {%- set predicate -%}
         (cycle_start is null and record_seq in ({{ accepted_record_seqs() }}))
            or (invoice_id is not null and invoice_id not in ({{ finalized_invoice_ids() }}))
@@ -110,7 +152,7 @@ select * from {{ kept_rows() }}
                where {{ is_open_record('invoice_id', 'record_seq') }}
            )
     {%- endset -%}
-    {{ return(remove_rows_where(predicate)) }}
+    {{ return(predicate) }}
 {%- endmacro %}
 
 {#- Daily usage is per account × meter × local day, not per invoice: a day's row is kept while
@@ -134,7 +176,8 @@ select * from {{ kept_rows() }}
     inner join {{ ref('stg_catalog__accounts') }} as a on a.account_id = m.account_id
 {%- endmacro %}
 
-{% macro remove_open_usage_days() -%}
+{#- `day`: the relation whose rows are the days (the model in the pre_hook, the body's CTE). -#}
+{% macro open_usage_days(day) -%}
     {%- set predicate -%}
         not exists (
             select 1 from (
@@ -144,12 +187,12 @@ select * from {{ kept_rows() }}
                 from ({{ usage_day_matches() }}) as day_matches
                 group by account_id, meter_id, usage_date
             ) as d
-            where d.account_id = {{ this }}.account_id
-              and d.meter_id = {{ this }}.meter_id
-              and d.usage_date = {{ this }}.usage_date
+            where d.account_id = {{ day }}.account_id
+              and d.meter_id = {{ day }}.meter_id
+              and d.usage_date = {{ day }}.usage_date
               and d.open_matches = 0
-              and d.matches = {{ this }}.events
+              and d.matches = {{ day }}.events
         )
     {%- endset -%}
-    {{ return(remove_rows_where(predicate)) }}
+    {{ return(predicate) }}
 {%- endmacro %}

@@ -1,4 +1,4 @@
-"""Two nights of the whole nightly, on DuckDB and on Spark, bill the same to the cent.
+"""Three nights of the whole nightly, on DuckDB and on Spark, bill the same to the cent.
 
 `make test-spark` (not `make test`): needs the `spark` extra (dbt-spark, PySpark) and Java 17+.
 The same generated dataset goes through the real Dagster graph on DuckDB, and with
@@ -6,11 +6,12 @@ TALLYHOUSE_TARGET=spark, where every dbt model runs on a local Spark (dbt-spark,
 process per dbt step) and every Python asset reads Spark's tables and publishes its own as
 Parquet through the warehouse resource (lib/engines/spark.py). The first night is past
 November's grace period (November is finalized); the second brings a late event for a
-finalized cycle and an event for an open one, and a meter's filter changes: the incremental
-models keep finalized rows and recompute open ones, on Spark by rewriting the table with the
-kept rows (macros/incremental.sql). Every served table and the rating tables must be equal
-row for row, to the last of the 12 decimal places. docs/scale-out.md says what this does not
-cover yet.
+finalized cycle and an event for an open one, and a meter's filter changes; the third brings
+a late event on another closed day of that cycle. The incremental models keep finalized rows
+and recompute open ones, on Spark by replacing the 'open' partition of each and appending to
+the 'final' one (macros/incremental.sql). Every served table and the rating tables must be
+equal row for row, to the last of the 12 decimal places. docs/scale-out.md says what this
+does not cover yet.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ EVENTS = int(os.environ.get("TALLYHOUSE_SPARK_TEST_EVENTS", "20000"))
 # Past every November grace period, then the next night.
 FIRST_NIGHT = parse_as_of("2026-12-15T02:00:00Z")
 SECOND_NIGHT = parse_as_of("2026-12-16T02:00:00Z")
+THIRD_NIGHT = parse_as_of("2026-12-17T02:00:00Z")
 
 # The rating tables below the marts, as each engine's dbt built them.
 RATING_TABLES = [
@@ -52,6 +54,15 @@ RATING_TABLES = [
     "intermediate.int_fixed_fee_lines",
     "intermediate.int_invoices",
     "intermediate.int_event_revenue_attributions",
+]
+# The incremental models; on Spark each is partitioned by rating_window (open / final).
+INCREMENTAL_MODELS = [
+    "intermediate.int_event_records_resolved",
+    "intermediate.int_event_meter_matches",
+    "intermediate.int_usage_by_cycle",
+    "intermediate.int_event_revenue_attributions",
+    "marts.fct_event_pipeline_log",
+    "marts.fct_usage_daily",
 ]
 # The payment workflow's logs carry wall-clock times and the sandbox's random ids: compared
 # on what the workflow decided, not when.
@@ -98,6 +109,23 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
+def _partition(settings: Settings, model: str, window: str):
+    schema, name = model.split(".")
+    table = settings.spark_dir.resolve() / "warehouse" / f"{schema}.db" / name
+    return table / f"rating_window={window}"
+
+
+def _final_files(settings: Settings) -> dict[str, dict[str, tuple[int, int]]]:
+    """The Parquet files of each incremental model's 'final' partition: name -> size, mtime."""
+    files = {}
+    for model in INCREMENTAL_MODELS:
+        folder = _partition(settings, model, "final")
+        files[model] = {
+            f.name: (f.stat().st_size, f.stat().st_mtime_ns) for f in folder.glob("*.parquet")
+        }
+    return files
+
+
 def _second_night_input(settings: Settings) -> tuple[str, str]:
     """The second night's changes, the same for both engines: a late event for the finalized
     November cycle with the most revenue, an event of today for the same account (an open
@@ -118,6 +146,28 @@ def _second_night_input(settings: Settings) -> tuple[str, str]:
     next(m for m in catalog["usage_meters"] if m["id"] == meter_id)["filter"] = {"==": [1, 0]}
     pricing.write_text(yaml.safe_dump(catalog, sort_keys=False))
     return meter_id, invoice_id
+
+
+def _third_night_input(settings: Settings) -> None:
+    """A late event on a closed day that the second night left alone: a copy of the first
+    metered record of a finalized invoice (on Spark its day's usage row is in 'final')."""
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        schema, attributes, dimensions, account, timestamp = con.execute(
+            "select r.schema_name, r.attributes, r.dimensions, e.account_id, e.event_timestamp "
+            "from marts.fct_event_pipeline_log e join raw.event_records r using (record_seq) "
+            "where e.status = 'METERED' "
+            "and e.invoice_id in (select invoice_id from billing.finalized_invoices) "
+            "order by e.record_seq limit 1"
+        ).fetchall()[0]
+    event = {
+        "id": "late-event-2",
+        "schemaName": schema,
+        "timestamp": timestamp.isoformat(),
+        "accountId": account,
+        "attributes": {k: str(v) for k, v in attributes.items()},
+        "dimensions": dict(dimensions or {}),
+    }
+    (settings.landing / "zz-third-night.jsonl").write_text(json.dumps(event) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +195,13 @@ def engines(tmp_path_factory):
         started = time.monotonic()
         run_nightly(settings[target].with_overrides(as_of=SECOND_NIGHT))
         timings[f"{target} second"] = time.monotonic() - started
+        if target == "spark":
+            second_final_files = _final_files(settings[target])
+        _third_night_input(settings[target])
+        started = time.monotonic()
+        run_nightly(settings[target].with_overrides(as_of=THIRD_NIGHT))
+        timings[f"{target} third"] = time.monotonic() - started
+    final_files = (second_final_files, _final_files(settings["spark"]))
     os.environ.clear()
     os.environ.update(saved_env)
     print(
@@ -167,6 +224,7 @@ def engines(tmp_path_factory):
         "served": served,
         "finalized_after_first": finalized_after_first,
         "changed": changed,
+        "final_files": final_files,
     }
     for con in (on_duckdb, on_spark, *served.values()):
         con.close()
@@ -294,3 +352,34 @@ def test_the_dataset_exercises_what_the_engines_must_agree_on(engines):
     ).fetchall()
     store.close()
     assert kinds == [("VIEW",)]
+
+
+def test_spark_replaces_the_open_partition_and_keeps_the_final_one(engines):
+    settings = engines["settings"]["spark"]
+    before, after = engines["final_files"]  # after the second night, after the third
+    finalized = {row[0] for row in _finalized(settings.serving)}
+    for model in INCREMENTAL_MODELS:
+        assert before[model], f"{model}: the second night moved no finalized row to 'final'"
+        final = _partition(settings, model, "final")
+        opened = _partition(settings, model, "open")
+        assert any(opened.glob("*.parquet")), f"{model}: no open rows after the third night"
+        if model != "marts.fct_usage_daily":
+            invoices = {
+                invoice
+                for (invoice,) in duckdb.execute(
+                    f"select distinct invoice_id from read_parquet('{final}/*.parquet', "
+                    "hive_partitioning = false)"
+                ).fetchall()
+            }
+            # Only rows of finalized invoices (or of records that never get one) are final.
+            assert invoices - {None} <= finalized, model
+    # No row of these reopened: the third night appended to 'final' (the rows that stopped
+    # being open) and never rewrote what was there.
+    for model in INCREMENTAL_MODELS[:-1]:
+        assert before[model].items() <= after[model].items(), model
+    # The third night's late event reopened a closed day of daily usage: 'final' was
+    # rewritten without it, and the day recomputed with the event counted (the served daily
+    # usage equals DuckDB's, test_spark_serves_what_duckdb_serves).
+    daily = "marts.fct_usage_daily"
+    assert not before[daily].items() <= after[daily].items()
+    assert after[daily]

@@ -112,14 +112,16 @@ def write_sources(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[tup
 
 def attach_models(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> None:
     """Spark's model tables as views of the same names over their Parquet files; a view whose
-    table is gone is dropped."""
+    table is gone is dropped. An incremental model's files sit in its rating_window
+    partitions and its _schema folder (macros/incremental.sql); the partition column is
+    Spark's bookkeeping and stays out of the view."""
     warehouse = Path(spark_dir).resolve() / "warehouse"
     for schema in MODEL_SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
         present = {
             folder.name: folder
             for folder in (warehouse / f"{schema}.db").glob("*")
-            if folder.is_dir() and any(folder.glob("*.parquet"))
+            if folder.is_dir() and any(folder.rglob("*.parquet"))
         }
         views = con.execute(
             "select table_name from information_schema.tables where table_catalog = "
@@ -132,7 +134,7 @@ def attach_models(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> None:
         for name, folder in present.items():
             con.execute(
                 f'create or replace view "{schema}"."{name}" as '
-                f"select * from read_parquet('{folder}/*.parquet')"
+                f"select * from read_parquet('{folder}/**/*.parquet', hive_partitioning = false)"
             )
 
 

@@ -2,8 +2,9 @@
     config(
         materialized='incremental',
         incremental_strategy=open_rows_strategy(),
-        pre_hook="{{ remove_open_invoice_rows() }}",
-        post_hook="{{ drop_kept_rows() }}",
+        partition_by=open_rows_partition(),
+        pre_hook="{{ remove_rows_where(open_invoice_rows()) }}",
+        post_hook="{{ write_schema_file() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -29,7 +30,7 @@ with resolved_events as (
         -- Open invoices are matched again (the catalog may have changed); finalized ones
         -- keep their rows; new records of finalized cycles (late events) are matched once.
         and ({{ is_open_invoice('invoice_id') }}
-             or record_seq > (select coalesce(max(record_seq), 0) from {{ kept_rows() }}))
+             or record_seq > (select coalesce(max(record_seq), 0) from {{ this }}))
     {% endif %}
 ),
 
@@ -54,5 +55,4 @@ matches as (
 {%- endfor %}
 )
 
-select * from matches
-{{ plus_kept_rows() }}
+select *{{ rating_window(open_invoice_rows()) }} from matches

@@ -9,8 +9,9 @@
     config(
         materialized='incremental',
         incremental_strategy=open_rows_strategy(),
-        pre_hook="{{ remove_open_record_rows() }}",
-        post_hook="{{ drop_kept_rows() }}",
+        partition_by=open_rows_partition(),
+        pre_hook="{{ remove_rows_where(open_record_rows()) }}",
+        post_hook="{{ write_schema_file() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -18,7 +19,7 @@ with records as (
     select * from {{ ref('stg_landing__event_records') }}
     {% if is_incremental() %}
         -- The rows the pre_hook deleted, and new records.
-        where record_seq not in (select record_seq from {{ kept_rows() }})
+        where record_seq not in (select record_seq from {{ this }})
     {% endif %}
 ),
 
@@ -145,5 +146,4 @@ final as (
     from with_period
 )
 
-select * from final
-{{ plus_kept_rows() }}
+select *{{ rating_window(open_record_rows()) }} from final

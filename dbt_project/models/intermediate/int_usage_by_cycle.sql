@@ -2,8 +2,9 @@
     config(
         materialized='incremental',
         incremental_strategy=open_rows_strategy(),
-        pre_hook="{{ remove_open_invoice_rows() }}",
-        post_hook="{{ drop_kept_rows() }}",
+        partition_by=open_rows_partition(),
+        pre_hook="{{ remove_rows_where(open_invoice_rows()) }}",
+        post_hook="{{ write_schema_file() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -90,5 +91,4 @@ final as (
     left join latest_values as l on l.invoice_id = a.invoice_id and l.meter_id = a.meter_id
 )
 
-select * from final
-{{ plus_kept_rows() }}
+select *{{ rating_window(open_invoice_rows()) }} from final

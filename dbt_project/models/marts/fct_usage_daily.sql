@@ -7,9 +7,10 @@
     config(
         materialized='incremental',
         incremental_strategy=open_rows_strategy(),
+        partition_by=open_rows_partition(),
         schema='marts',
-        pre_hook="{{ remove_open_usage_days() }}",
-        post_hook="{{ drop_kept_rows() }}",
+        pre_hook="{{ remove_rows_where(open_usage_days(this)) }}",
+        post_hook="{{ write_schema_file() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -21,7 +22,7 @@ with daily_events as (
     from ({{ usage_day_matches() }}) as d
     {% if is_incremental() %}
     where not exists (
-        select 1 from {{ kept_rows() }} as kept
+        select 1 from {{ this }} as kept
         where kept.account_id = d.account_id
           and kept.meter_id = d.meter_id
           and kept.usage_date = d.usage_date
@@ -72,5 +73,4 @@ final as (
         and l.usage_date = a.usage_date
 )
 
-select * from final
-{{ plus_kept_rows() }}
+select *{{ rating_window(open_usage_days('final')) }} from final

@@ -10,8 +10,9 @@
     config(
         materialized='incremental',
         incremental_strategy=open_rows_strategy(),
-        pre_hook="{{ remove_open_pipeline_log_rows() }}",
-        post_hook="{{ drop_kept_rows() }}",
+        partition_by=open_rows_partition(),
+        pre_hook="{{ remove_rows_where(open_pipeline_log_rows()) }}",
+        post_hook="{{ write_schema_file() }}",
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -20,7 +21,7 @@ with records as (
     select * from {{ ref('int_event_records_resolved') }}
     {% if is_incremental() %}
         -- The rows the pre_hook deleted, and new records.
-        where record_seq not in (select record_seq from {{ kept_rows() }})
+        where record_seq not in (select record_seq from {{ this }})
     {% endif %}
 ),
 
@@ -94,5 +95,4 @@ final as (
     left join revenue_per_event as v on v.record_seq = r.record_seq
 )
 
-select * from final
-{{ plus_kept_rows() }}
+select *{{ rating_window(open_pipeline_log_rows()) }} from final
