@@ -79,7 +79,8 @@ line_events as (
         and l.meter_id = m.meter_id
 ),
 
-event_units as (
+unit_events as (
+    -- COUNT and SUM lines: an event's units are 1, or its value (null counts 0).
     select
         *,
         cast(case aggregation
@@ -87,56 +88,91 @@ event_units as (
             when 'SUM' then coalesce(meter_value, 0)
             else 0
         end as {{ exact_decimal() }}) as event_units,
+        case aggregation
+            when 'COUNT' then true
+            else meter_value is not null and meter_value <> 0
+        end as is_contributor
+    from line_events
+    where aggregation in ('COUNT', 'SUM')
+),
+
+unit_ordered as (
+    -- One window pass in event order per line: the running total of the line's units up to
+    -- and including this event (TIERED lines), and how many contributors follow this event
+    -- (none: it is the last contributor, which takes the remainder).
+    select
+        *,
+        cast(sum(event_units) over (
+            partition by invoice_id, rate_card_id
+            order by event_timestamp, event_id
+            rows between unbounded preceding and current row
+        ) as {{ exact_decimal() }}) as units_after,
+        sum(case when is_contributor then 1 else 0 end) over (
+            partition by invoice_id, rate_card_id
+            order by event_timestamp, event_id
+            rows between 1 following and unbounded following
+        ) as later_contributors
+    from unit_events
+),
+
+value_events as (
+    -- MAX, LATEST and UNIQUE_COUNT lines (and any other aggregation: no contributor). Their
+    -- events carry no units; the value setters share the amount equally.
+    select
+        *,
+        cast(0 as {{ exact_decimal() }}) as event_units,
         max(meter_value) over (partition by invoice_id, rate_card_id) as max_value,
-        row_number() over (
-            partition by invoice_id, rate_card_id, meter_value is null
-            order by event_timestamp desc, event_id desc
-        ) as recency,
+        -- Values after this event in event order (none: the latest event with a value).
+        count(meter_value) over (
+            partition by invoice_id, rate_card_id
+            order by event_timestamp, event_id
+            rows between 1 following and unbounded following
+        ) as later_values,
         row_number() over (
             partition by invoice_id, rate_card_id, meter_key
             order by event_timestamp, event_id
         ) as key_occurrence
     from line_events
+    where aggregation is null or aggregation not in ('COUNT', 'SUM')
 ),
 
-contributors as (
-    -- The events a line's amount is shared among (and whose last one takes the remainder).
+value_contributors as (
     select
         *,
         case aggregation
-            when 'COUNT' then true
-            when 'SUM' then meter_value is not null and meter_value <> 0
             when 'MAX' then meter_value is not null and meter_value = max_value
-            when 'LATEST' then meter_value is not null and recency = 1
+            when 'LATEST' then meter_value is not null and coalesce(later_values, 0) = 0
             when 'UNIQUE_COUNT' then meter_key is not null and key_occurrence = 1
             else false
-        end as is_contributor,
-        -- Running total of the line's units up to and including this event (event order).
-        cast(sum(case aggregation
-            when 'COUNT' then 1
-            when 'SUM' then coalesce(meter_value, 0)
-            else 0
-        end) over (
-            partition by invoice_id, rate_card_id
-            order by event_timestamp, event_id
-            rows between unbounded preceding and current row
-        ) as {{ exact_decimal() }}) as units_after
-    from event_units
+        end as is_contributor
+    from value_events
 ),
 
-ordered as (
+value_ordered as (
     select
         *,
-        cast(units_after - event_units as {{ exact_decimal() }}) as units_before,
         sum(case when is_contributor then 1 else 0 end) over (
             partition by invoice_id, rate_card_id
         ) as contributor_count,
-        row_number() over (
+        sum(case when is_contributor then 1 else 0 end) over (
             partition by invoice_id, rate_card_id
-            order by case when is_contributor then 0 else 1 end,
-                     event_timestamp desc, event_id desc
-        ) as contributor_rank_from_last
-    from contributors
+            order by event_timestamp, event_id
+            rows between 1 following and unbounded following
+        ) as later_contributors
+    from value_contributors
+),
+
+tiered_events as (
+    -- Each TIERED event's move of the line's running total (units_before to units_after).
+    select
+        invoice_id,
+        rate_card_id,
+        plan_id,
+        event_id,
+        cast(units_after - event_units as {{ exact_decimal() }}) as units_before,
+        units_after
+    from unit_ordered
+    where pricing_model = 'TIERED'
 ),
 
 tiered_package_slab_units as (
@@ -195,7 +231,7 @@ tiered_crossings as (
         as {{ exact_decimal() }}) as slab_units_moved,
         (case when o.units_after > s.start_after then 1 else 0 end)
             - (case when o.units_before > s.start_after then 1 else 0 end) as slab_entered
-    from ordered as o
+    from tiered_events as o
     inner join slab_bounds as s
         on s.plan_id = o.plan_id
         and s.rate_card_id = o.rate_card_id
@@ -205,7 +241,6 @@ tiered_crossings as (
         and (s.end_at is null
              or (case when o.units_after < o.units_before then o.units_after else o.units_before end)
                 < s.end_at)
-    where o.pricing_model = 'TIERED' and o.aggregation in ('COUNT', 'SUM')
 ),
 
 tiered_crossing_shares as (
@@ -242,43 +277,67 @@ tiered_shares as (
 ),
 
 raw_shares as (
+    -- The columns kept, then each event's share before the remainder.
+    {%- set kept = 'o.record_seq, o.event_id, o.event_timestamp, o.invoice_id, o.account_id,
+        o.assignment_id, o.plan_id, o.rate_card_id, o.meter_id, o.aggregation, o.pricing_model,
+        o.catalog_version, o.meter_value, o.event_units, o.is_contributor, o.amount,
+        o.later_contributors' %}
     select
-        o.*,
-        cast(
-            case
-                when o.aggregation not in ('COUNT', 'SUM') then
-                    case when o.is_contributor
-                        then {{ apportion('o.amount', '1', 'o.contributor_count') }}
-                        else 0
-                    end
-                when o.pricing_model = 'TIERED' then coalesce(t.tiered_share, 0)
-                    + case when o.clamp_adjustment <> 0 and o.event_units <> 0
-                        then {{ apportion('o.clamp_adjustment', 'o.event_units', 'o.quantity') }}
-                        else 0
-                    end
-                else
-                    case when o.amount <> 0 and o.event_units <> 0
-                        then {{ apportion('o.amount', 'o.event_units', 'o.quantity') }}
-                        else 0
-                    end
+        {{ kept }},
+        cast(coalesce(t.tiered_share, 0)
+            + case when o.clamp_adjustment <> 0 and o.event_units <> 0
+                then {{ apportion('o.clamp_adjustment', 'o.event_units', 'o.quantity') }}
+                else 0
             end
         as {{ exact_decimal() }}) as raw_share
-    from ordered as o
+    from unit_ordered as o
     left join tiered_shares as t
         on t.invoice_id = o.invoice_id
         and t.rate_card_id = o.rate_card_id
         and t.event_id = o.event_id
+    where o.pricing_model = 'TIERED'
+
+    union all
+
+    select
+        {{ kept }},
+        cast(case when o.amount <> 0 and o.event_units <> 0
+            then {{ apportion('o.amount', 'o.event_units', 'o.quantity') }}
+            else 0
+        end as {{ exact_decimal() }}) as raw_share
+    from unit_ordered as o
+    where o.pricing_model is null or o.pricing_model <> 'TIERED'
+
+    union all
+
+    select
+        {{ kept }},
+        cast(case when o.is_contributor
+            then {{ apportion('o.amount', '1', 'o.contributor_count') }}
+            else 0
+        end as {{ exact_decimal() }}) as raw_share
+    from value_ordered as o
+),
+
+line_shares as (
+    select invoice_id, rate_card_id, sum(raw_share) as shared
+    from raw_shares
+    group by invoice_id, rate_card_id
 ),
 
 with_remainder as (
+    -- What the cut shares miss goes to the line's last contributor in event order.
     select
-        *,
+        r.*,
         cast(case
-            when is_contributor and contributor_rank_from_last = 1
-                then raw_share + (amount - sum(raw_share) over (partition by invoice_id, rate_card_id))
-            else raw_share
+            when r.is_contributor and coalesce(r.later_contributors, 0) = 0
+                then r.raw_share + (r.amount - s.shared)
+            else r.raw_share
         end as {{ exact_decimal() }}) as attributed_amount
-    from raw_shares
+    from raw_shares as r
+    left join line_shares as s
+        on s.invoice_id = r.invoice_id
+        and s.rate_card_id = r.rate_card_id
 ),
 
 final as (
