@@ -107,8 +107,11 @@
 {% macro map_of(key, value) -%}
     {{ return(adapter.dispatch('map_of', 'tallyhouse')(key, value)) }}
 {%- endmacro %}
+{#- Sorted after aggregating: an ordered aggregate (`list(... order by ...)`) sorts every
+    input row (at 10M events, 28M meter matches: 39 s for the pipeline log's two lists, 13.5 s
+    for one list sorted after). Keys are unique in a group, so the structs sort by key. -#}
 {% macro default__map_of(key, value) -%}
-    map_from_entries(list({'key': {{ key }}, 'value': {{ value }}} order by {{ key }}))
+    map_from_entries(list_sort(list({'key': {{ key }}, 'value': {{ value }}})))
 {%- endmacro %}
 {% macro spark__map_of(key, value) -%}
     map_from_entries(array_sort(collect_list(struct({{ key }}, {{ value }}))))
@@ -119,7 +122,7 @@
     {{ return(adapter.dispatch('sorted_array_of', 'tallyhouse')(expression)) }}
 {%- endmacro %}
 {% macro default__sorted_array_of(expression) -%}
-    list(distinct {{ expression }} order by {{ expression }})
+    list_sort(list(distinct {{ expression }}))
 {%- endmacro %}
 {% macro spark__sorted_array_of(expression) -%}
     array_sort(collect_set({{ expression }}))

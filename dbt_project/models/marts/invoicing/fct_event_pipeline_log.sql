@@ -41,9 +41,9 @@ attributions as (
 
 units_per_event as (
     -- What each event contributes to each meter it matched: 1 for COUNT, else its value.
+    -- (The matched meter ids are the map's keys, sorted: one list aggregate, not two.)
     select
         m.record_seq,
-        {{ sorted_array_of('m.meter_id') }} as matched_meter_ids,
         {{ map_of('m.meter_id', "case when mt.aggregation = 'COUNT' then cast(1 as " ~ exact_decimal() ~ ") else m.meter_value end") }}
             as meter_units
     from matches as m
@@ -80,7 +80,7 @@ final as (
             when r.is_past_grace_period
                 then 'received after invoice ' || r.invoice_id || ' was finalized; kept, not billed'
         end as status_reason,
-        u.matched_meter_ids,
+        map_keys(u.meter_units) as matched_meter_ids,
         u.meter_units,
         r.plan_id,
         r.assignment_id,
