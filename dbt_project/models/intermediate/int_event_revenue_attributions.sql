@@ -50,18 +50,14 @@ slab_bounds as (
 ),
 
 line_events as (
+    -- The events behind each line, with what their shares need: the line's other columns are
+    -- joined back at the end (narrow rows sort faster in the windows below).
     select
         l.invoice_id,
-        l.account_id,
-        l.assignment_id,
-        l.plan_id,
         l.rate_card_id,
-        l.meter_id,
         l.aggregation,
         l.pricing_model,
-        l.catalog_version,
         l.quantity,
-        l.slab_amount,
         l.amount,
         cast(l.amount - l.slab_amount as {{ exact_decimal() }}) as clamp_adjustment,
         m.record_seq,
@@ -79,14 +75,26 @@ line_events as (
         and l.meter_id = m.meter_id
 ),
 
+-- Each line takes one of two branches, which compute only the windows they need. Every window
+-- orders a line's events by (timestamp, event id); a running count of contributors equal to
+-- the line's count marks the last contributor, which takes the remainder.
+
 unit_events as (
     -- COUNT and SUM lines: an event's units are 1, or its value (null counts 0).
     select
-        *,
+        invoice_id,
+        rate_card_id,
+        pricing_model,
+        quantity,
+        amount,
+        clamp_adjustment,
+        record_seq,
+        event_id,
+        event_timestamp,
+        meter_value,
         cast(case aggregation
             when 'COUNT' then 1
-            when 'SUM' then coalesce(meter_value, 0)
-            else 0
+            else coalesce(meter_value, 0)
         end as {{ exact_decimal() }}) as event_units,
         case aggregation
             when 'COUNT' then true
@@ -97,9 +105,8 @@ unit_events as (
 ),
 
 unit_ordered as (
-    -- One window pass in event order per line: the running total of the line's units up to
-    -- and including this event (TIERED lines), and how many contributors follow this event
-    -- (none: it is the last contributor, which takes the remainder).
+    -- The running total of the line's units up to and including the event (TIERED lines)
+    -- and the running count of contributors: one sort.
     select
         *,
         cast(sum(event_units) over (
@@ -110,19 +117,26 @@ unit_ordered as (
         sum(case when is_contributor then 1 else 0 end) over (
             partition by invoice_id, rate_card_id
             order by event_timestamp, event_id
-            rows between 1 following and unbounded following
-        ) as later_contributors
+            rows between unbounded preceding and current row
+        ) as contributors_so_far
     from unit_events
 ),
 
 value_events as (
-    -- MAX, LATEST and UNIQUE_COUNT lines (and any other aggregation: no contributor). Their
+    -- MAX, LATEST and UNIQUE_COUNT lines (any other aggregation: no contributor). Their
     -- events carry no units; the value setters share the amount equally.
     select
-        *,
-        cast(0 as {{ exact_decimal() }}) as event_units,
+        invoice_id,
+        rate_card_id,
+        aggregation,
+        amount,
+        record_seq,
+        event_id,
+        event_timestamp,
+        meter_value,
+        meter_key,
         max(meter_value) over (partition by invoice_id, rate_card_id) as max_value,
-        -- Values after this event in event order (none: the latest event with a value).
+        -- Values after the event (none: the latest event with a value).
         count(meter_value) over (
             partition by invoice_id, rate_card_id
             order by event_timestamp, event_id
@@ -157,17 +171,16 @@ value_ordered as (
         sum(case when is_contributor then 1 else 0 end) over (
             partition by invoice_id, rate_card_id
             order by event_timestamp, event_id
-            rows between 1 following and unbounded following
-        ) as later_contributors
+            rows between unbounded preceding and current row
+        ) as contributors_so_far
     from value_contributors
 ),
 
 tiered_events as (
-    -- Each TIERED event's move of the line's running total (units_before to units_after).
+    -- Each TIERED event's move of the line's running total, from units_before to units_after.
     select
         invoice_id,
         rate_card_id,
-        plan_id,
         event_id,
         cast(units_after - event_units as {{ exact_decimal() }}) as units_before,
         units_after
@@ -175,24 +188,38 @@ tiered_events as (
     where pricing_model = 'TIERED'
 ),
 
-tiered_package_slab_units as (
-    -- The units in each package slab of a TIERED line (whole packages are charged on them).
+tiered_line_slabs as (
     select
         l.invoice_id,
         l.rate_card_id,
+        l.quantity,
         b.slab_index,
+        b.start_after,
+        b.end_at,
         b.rate,
-        b.package_size,
-        cast(case
-            when b.end_at is not null and b.end_at < l.quantity then b.end_at - b.start_after
-            else l.quantity - b.start_after
-        end as {{ exact_decimal() }}) as slab_units
+        b.flat_fee,
+        b.package_size
     from usage_lines as l
     inner join slab_bounds as b
         on b.plan_id = l.plan_id
         and b.rate_card_id = l.rate_card_id
-        and l.quantity > b.start_after
-    where l.pricing_model = 'TIERED' and b.package_size is not null
+    where l.pricing_model = 'TIERED'
+),
+
+tiered_package_slab_units as (
+    -- The units in each package slab of a TIERED line (whole packages are charged on them).
+    select
+        invoice_id,
+        rate_card_id,
+        slab_index,
+        rate,
+        package_size,
+        cast(case
+            when end_at is not null and end_at < quantity then end_at - start_after
+            else quantity - start_after
+        end as {{ exact_decimal() }}) as slab_units
+    from tiered_line_slabs
+    where package_size is not null and quantity > start_after
 ),
 
 tiered_package_slabs as (
@@ -232,8 +259,8 @@ tiered_crossings as (
         (case when o.units_after > s.start_after then 1 else 0 end)
             - (case when o.units_before > s.start_after then 1 else 0 end) as slab_entered
     from tiered_events as o
-    inner join slab_bounds as s
-        on s.plan_id = o.plan_id
+    inner join tiered_line_slabs as s
+        on s.invoice_id = o.invoice_id
         and s.rate_card_id = o.rate_card_id
         and o.units_before <> o.units_after
         and (case when o.units_after > o.units_before then o.units_after else o.units_before end)
@@ -277,11 +304,10 @@ tiered_shares as (
 ),
 
 raw_shares as (
-    -- The columns kept, then each event's share before the remainder.
-    {%- set kept = 'o.record_seq, o.event_id, o.event_timestamp, o.invoice_id, o.account_id,
-        o.assignment_id, o.plan_id, o.rate_card_id, o.meter_id, o.aggregation, o.pricing_model,
-        o.catalog_version, o.meter_value, o.event_units, o.is_contributor, o.amount,
-        o.later_contributors' %}
+    -- Each event's share before the remainder.
+    {%- set kept = 'o.invoice_id, o.rate_card_id, o.record_seq, o.event_id, o.event_timestamp,
+        o.meter_value, o.event_units, o.is_contributor, o.contributors_so_far' %}
+    -- COUNT and SUM, TIERED: the slabs it moves through, and the clamp by units.
     select
         {{ kept }},
         cast(coalesce(t.tiered_share, 0)
@@ -299,6 +325,7 @@ raw_shares as (
 
     union all
 
+    -- COUNT and SUM, VOLUME: the amount by units.
     select
         {{ kept }},
         cast(case when o.amount <> 0 and o.event_units <> 0
@@ -310,8 +337,11 @@ raw_shares as (
 
     union all
 
+    -- MAX, LATEST, UNIQUE_COUNT: equal shares to the value setters.
     select
-        {{ kept }},
+        o.invoice_id, o.rate_card_id, o.record_seq, o.event_id, o.event_timestamp,
+        o.meter_value, cast(0 as {{ exact_decimal() }}) as event_units, o.is_contributor,
+        o.contributors_so_far,
         cast(case when o.is_contributor
             then {{ apportion('o.amount', '1', 'o.contributor_count') }}
             else 0
@@ -320,45 +350,45 @@ raw_shares as (
 ),
 
 line_shares as (
-    select invoice_id, rate_card_id, sum(raw_share) as shared
-    from raw_shares
-    group by invoice_id, rate_card_id
-),
-
-with_remainder as (
-    -- What the cut shares miss goes to the line's last contributor in event order.
+    -- The line's total of the cut shares and its number of contributors, beside each share
+    -- (a window, not a group-by joined back: joined back, DuckDB's estimates made the 14M
+    -- shares of a 10M-event night the hash join's build side, past a 4 GiB memory limit).
     select
-        r.*,
-        cast(case
-            when r.is_contributor and coalesce(r.later_contributors, 0) = 0
-                then r.raw_share + (r.amount - s.shared)
-            else r.raw_share
-        end as {{ exact_decimal() }}) as attributed_amount
-    from raw_shares as r
-    left join line_shares as s
-        on s.invoice_id = r.invoice_id
-        and s.rate_card_id = r.rate_card_id
+        *,
+        sum(raw_share) over (partition by invoice_id, rate_card_id) as shared,
+        sum(case when is_contributor then 1 else 0 end) over (
+            partition by invoice_id, rate_card_id
+        ) as contributors
+    from raw_shares
 ),
 
 final as (
+    -- What the cut shares miss goes to the line's last contributor in event order.
     select
-        record_seq,
-        event_id,
-        event_timestamp,
-        invoice_id,
-        account_id,
-        assignment_id,
-        plan_id,
-        rate_card_id,
-        meter_id,
-        aggregation,
-        pricing_model,
-        catalog_version,
-        meter_value,
-        event_units,
-        is_contributor,
-        attributed_amount
-    from with_remainder
+        r.record_seq,
+        r.event_id,
+        r.event_timestamp,
+        r.invoice_id,
+        l.account_id,
+        l.assignment_id,
+        l.plan_id,
+        r.rate_card_id,
+        l.meter_id,
+        l.aggregation,
+        l.pricing_model,
+        l.catalog_version,
+        r.meter_value,
+        r.event_units,
+        r.is_contributor,
+        cast(case
+            when r.is_contributor and r.contributors_so_far = r.contributors
+                then r.raw_share + (l.amount - r.shared)
+            else r.raw_share
+        end as {{ exact_decimal() }}) as attributed_amount
+    from line_shares as r
+    inner join usage_lines as l
+        on l.invoice_id = r.invoice_id
+        and l.rate_card_id = r.rate_card_id
 )
 
 select *{{ rating_window(open_invoice_rows()) }} from final
