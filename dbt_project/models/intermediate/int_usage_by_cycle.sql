@@ -24,57 +24,57 @@ meters as (
 ),
 
 periods as (
-    select invoice_id, account_id, assignment_id, plan_id, period_start, period_end
+    select invoice_id, account_id, assignment_id, plan_id
     from {{ ref('stg_billing__invoice_periods') }}
-),
-
-matches_in_periods as (
-    select
-        p.invoice_id,
-        p.account_id,
-        p.assignment_id,
-        p.plan_id,
-        m.meter_id,
-        mt.aggregation,
-        m.event_id,
-        m.event_timestamp,
-        m.meter_value,
-        m.meter_key
-    from matches as m
-    inner join periods as p on p.invoice_id = m.invoice_id
-    inner join meters as mt on mt.meter_id = m.meter_id
 ),
 
 latest_values as (
     select invoice_id, meter_id, meter_value as latest_value
     from (
         select
-            invoice_id, meter_id, meter_value,
+            m.invoice_id, m.meter_id, m.meter_value,
             row_number() over (
-                partition by invoice_id, meter_id
-                order by event_timestamp desc, event_id desc
+                partition by m.invoice_id, m.meter_id
+                order by m.event_timestamp desc, m.event_id desc
             ) as recency
-        from matches_in_periods
-        where aggregation = 'LATEST' and meter_value is not null
+        from matches as m
+        inner join meters as mt on mt.meter_id = m.meter_id
+        where mt.aggregation = 'LATEST' and m.meter_value is not null
     ) as ranked
     where recency = 1
 ),
 
-aggregated as (
+per_meter as (
+    -- Grouped on the two keys of the matches first, the period's columns joined after: at
+    -- 10M events, 28M matches grouped on six keys took twice as long.
     select
         invoice_id,
-        account_id,
-        assignment_id,
-        plan_id,
         meter_id,
-        aggregation,
         count(*) as events,
         count(meter_value) as valued_events,
         sum(meter_value) as value_sum,
         max(meter_value) as value_max,
         count(distinct meter_key) as value_distinct
-    from matches_in_periods
-    group by invoice_id, account_id, assignment_id, plan_id, meter_id, aggregation
+    from matches
+    group by invoice_id, meter_id
+),
+
+aggregated as (
+    select
+        p.invoice_id,
+        p.account_id,
+        p.assignment_id,
+        p.plan_id,
+        a.meter_id,
+        mt.aggregation,
+        a.events,
+        a.valued_events,
+        a.value_sum,
+        a.value_max,
+        a.value_distinct
+    from per_meter as a
+    inner join periods as p on p.invoice_id = a.invoice_id
+    inner join meters as mt on mt.meter_id = a.meter_id
 ),
 
 final as (
