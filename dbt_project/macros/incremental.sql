@@ -56,13 +56,12 @@
 {%- endmacro %}
 {% macro spark__remove_rows_where(predicate) -%}
     {%- if is_incremental() -%}
-        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-        {%- if 'rating_window' not in columns -%}
+        {%- if 'rating_window' not in adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
             {{ exceptions.raise_compiler_error(
                 this ~ " predates the rating_window partitions of incremental models on Spark:"
                 ~ " rebuild it once with `dbt build --full-refresh`") }}
         {%- endif -%}
-        {%- set data_columns = columns | reject('equalto', 'rating_window') | join(', ') -%}
+        {%- set data_columns = data_columns_of(this) -%}
         {%- set reopened = run_query(
             "select count(*) from " ~ this ~ " where rating_window = 'final' and ("
             ~ predicate ~ ")").columns[0].values()[0] -%}
@@ -89,6 +88,12 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A Spark table's columns without its partition column, as a select list. -#}
+{% macro data_columns_of(relation) -%}
+    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name')
+        | reject('equalto', 'rating_window') | join(', ')) }}
+{%- endmacro %}
+
 {#- The post_hook. A partitioned Spark table with no rows has no Parquet file, and the Python
     side reads Spark's tables as Parquet files: an empty file of the table's columns kept in
     <table>/_schema (a folder Spark's partitions never list) lets it read the empty table. -#}
@@ -100,10 +105,8 @@
     {%- if execute -%}
         {%- set location = run_query("describe table extended " ~ this)
             | selectattr(0, 'equalto', 'Location') | map(attribute=1) | first -%}
-        {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name')
-            | reject('equalto', 'rating_window') | join(', ') -%}
         insert overwrite directory '{{ location }}/_schema' using parquet
-        select {{ columns }} from {{ this }} limit 0
+        select {{ data_columns_of(this) }} from {{ this }} limit 0
     {%- endif -%}
 {%- endmacro %}
 

@@ -76,6 +76,24 @@ def billed_jsonl(tmp_path_factory) -> BilledWarehouse:
     )
 
 
+def event_like_record(con, record_seq: int, event_id: str, timestamp) -> dict:
+    """A landing event with the schema, account, attributes and dimensions of a billed record."""
+    schema, account, attributes, dimensions = con.execute(
+        "select r.schema_name, e.account_id, r.attributes, r.dimensions "
+        "from marts.fct_event_pipeline_log e join raw.event_records r using (record_seq) "
+        "where record_seq = ?",
+        [record_seq],
+    ).fetchall()[0]
+    return {
+        "id": event_id,
+        "schemaName": schema,
+        "timestamp": timestamp.isoformat(),
+        "accountId": account,
+        "attributes": {k: str(v) for k, v in attributes.items()},
+        "dimensions": dict(dimensions or {}),
+    }
+
+
 def late_event(warehouse: Path, event_id: str = "late-event-1") -> tuple[dict, str]:
     """An event for the finalized invoice with the most revenue, 12 hours into its period,
     shaped like one of its account's metered records: (the event, that invoice's id)."""
@@ -84,17 +102,10 @@ def late_event(warehouse: Path, event_id: str = "late-event-1") -> tuple[dict, s
             "select account_id, period_start, invoice_id from billing.finalized_invoices "
             "order by total desc, invoice_id limit 1"
         ).fetchall()[0]
-        schema, attributes = con.execute(
-            "select r.schema_name, r.attributes from marts.fct_event_pipeline_log e "
-            "join raw.event_records r using (record_seq) "
-            "where e.account_id = ? and e.status = 'METERED' order by e.record_seq limit 1",
+        record_seq = con.execute(
+            "select record_seq from marts.fct_event_pipeline_log "
+            "where account_id = ? and status = 'METERED' order by record_seq limit 1",
             [account],
-        ).fetchall()[0]
-    event = {
-        "id": event_id,
-        "schemaName": schema,
-        "timestamp": (period_start + timedelta(hours=12)).isoformat(),
-        "accountId": account,
-        "attributes": {k: str(v) for k, v in attributes.items()},
-    }
+        ).fetchall()[0][0]
+        event = event_like_record(con, record_seq, event_id, period_start + timedelta(hours=12))
     return event, invoice_id

@@ -30,9 +30,9 @@ pytest.importorskip("pyspark")
 pytest.importorskip("dbt.adapters.spark")
 
 from dagster_project.cli import run_nightly  # noqa: E402
-from dagster_project.lib.engines.spark import attach_models  # noqa: E402
+from dagster_project.lib.engines.spark import attach_models, schema_dir  # noqa: E402
 from dagster_project.settings import Settings, parse_as_of  # noqa: E402
-from tests.integration.conftest import bill, late_event  # noqa: E402
+from tests.integration.conftest import bill, event_like_record, late_event  # noqa: E402
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -111,8 +111,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def _partition(settings: Settings, model: str, window: str):
     schema, name = model.split(".")
-    table = settings.spark_dir.resolve() / "warehouse" / f"{schema}.db" / name
-    return table / f"rating_window={window}"
+    return schema_dir(settings.spark_dir, schema) / name / f"rating_window={window}"
 
 
 def _final_files(settings: Settings) -> dict[str, dict[str, tuple[int, int]]]:
@@ -152,21 +151,13 @@ def _third_night_input(settings: Settings) -> None:
     """A late event on a closed day that the second night left alone: a copy of the first
     metered record of a finalized invoice (on Spark its day's usage row is in 'final')."""
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        schema, attributes, dimensions, account, timestamp = con.execute(
-            "select r.schema_name, r.attributes, r.dimensions, e.account_id, e.event_timestamp "
-            "from marts.fct_event_pipeline_log e join raw.event_records r using (record_seq) "
-            "where e.status = 'METERED' "
-            "and e.invoice_id in (select invoice_id from billing.finalized_invoices) "
-            "order by e.record_seq limit 1"
+        record_seq, timestamp = con.execute(
+            "select record_seq, event_timestamp from marts.fct_event_pipeline_log "
+            "where status = 'METERED' "
+            "and invoice_id in (select invoice_id from billing.finalized_invoices) "
+            "order by record_seq limit 1"
         ).fetchall()[0]
-    event = {
-        "id": "late-event-2",
-        "schemaName": schema,
-        "timestamp": timestamp.isoformat(),
-        "accountId": account,
-        "attributes": {k: str(v) for k, v in attributes.items()},
-        "dimensions": dict(dimensions or {}),
-    }
+        event = event_like_record(con, record_seq, "late-event-2", timestamp)
     (settings.landing / "zz-third-night.jsonl").write_text(json.dumps(event) + "\n")
 
 

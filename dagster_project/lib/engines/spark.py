@@ -110,17 +110,21 @@ def write_sources(con: duckdb.DuckDBPyConnection, parquet_dir: Path) -> list[tup
     return tables
 
 
+def schema_dir(spark_dir: Path, schema: str) -> Path:
+    """The folder of a schema's tables in Spark's warehouse (one subfolder per table)."""
+    return Path(spark_dir).resolve() / "warehouse" / f"{schema}.db"
+
+
 def attach_models(con: duckdb.DuckDBPyConnection, spark_dir: Path) -> None:
     """Spark's model tables as views of the same names over their Parquet files; a view whose
     table is gone is dropped. An incremental model's files sit in its rating_window
     partitions and its _schema folder (macros/incremental.sql); the partition column is
     Spark's bookkeeping and stays out of the view."""
-    warehouse = Path(spark_dir).resolve() / "warehouse"
     for schema in MODEL_SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
         present = {
             folder.name: folder
-            for folder in (warehouse / f"{schema}.db").glob("*")
+            for folder in schema_dir(spark_dir, schema).glob("*")
             if folder.is_dir() and any(folder.rglob("*.parquet"))
         }
         views = con.execute(

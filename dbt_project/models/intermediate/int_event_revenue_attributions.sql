@@ -135,6 +135,7 @@ value_events as (
         event_timestamp,
         meter_value,
         meter_key,
+        cast(0 as {{ exact_decimal() }}) as event_units,
         max(meter_value) over (partition by invoice_id, rate_card_id) as max_value,
         -- Values after the event (none: the latest event with a value).
         count(meter_value) over (
@@ -339,9 +340,7 @@ raw_shares as (
 
     -- MAX, LATEST, UNIQUE_COUNT: equal shares to the value setters.
     select
-        o.invoice_id, o.rate_card_id, o.record_seq, o.event_id, o.event_timestamp,
-        o.meter_value, cast(0 as {{ exact_decimal() }}) as event_units, o.is_contributor,
-        o.contributors_so_far,
+        {{ kept }},
         cast(case when o.is_contributor
             then {{ apportion('o.amount', '1', 'o.contributor_count') }}
             else 0
