@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .landing import LandingFile
+from .records import RECORD_FIELD_NAMES
 
 READ_BLOCK_BYTES = 64 << 20
 
@@ -125,31 +126,32 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) ->
         raise UnreadableFile("wrong Parquet schema: " + "; ".join(problems))
 
     def as_json(column: str) -> str:
-        # Nested columns may be JSON text or native lists/structs/maps: both become JSON.
+        # Nested columns may be JSON text or native lists/structs/maps: both become JSON. A
+        # merge patch onto {} drops the nulls at every depth of an object, as the JSON
+        # document the row stands for would have none (CONTRACT §1.1: a null is absent).
         quoted = f'"{column}"'
         if column not in columns:
             return "NULL"
         return (
-            f"case when try_cast({quoted} as varchar) is not null "
+            f"json_merge_patch('{{}}', case when try_cast({quoted} as varchar) is not null "
             f"and json_valid(try_cast({quoted} as varchar)) "
             f"and left(ltrim(try_cast({quoted} as varchar)), 1) in ('{{', '[') "
-            f"then try_cast({quoted} as varchar)::JSON else to_json({quoted}) end"
+            f"then try_cast({quoted} as varchar)::JSON else to_json({quoted}) end)"
         )
 
     def scalar(column: str) -> str:
-        return f'"{column}"' if column in columns else "NULL"
+        return f'to_json("{column}")' if column in columns else "NULL"
 
+    # The row goes in as the record's fields, not as JSON text to be parsed again.
+    fields = ", ".join(
+        f"'{name}': {as_json(name) if name in ('attributes', 'dimensions') else scalar(name)}"
+        for name in RECORD_FIELD_NAMES
+    )
     try:
         con.execute(
             f"""
-            insert into batch_records (file_seq, record_no, raw_text)
-            select ?, file_row_number + 1,
-                   -- A merge patch onto {{}} drops null fields: a null column is an absent field.
-                   json_merge_patch('{{}}', json_object(
-                       'id', {scalar("id")}, 'schemaName', "schemaName",
-                       'timestamp', "timestamp", 'accountId', "accountId",
-                       'attributes', {as_json("attributes")},
-                       'dimensions', {as_json("dimensions")}))::varchar
+            insert into batch_records (file_seq, record_no, fields)
+            select ?, file_row_number + 1, {{{fields}}}
             from read_parquet(?, file_row_number = true)
             """,
             [file_seq, str(path)],

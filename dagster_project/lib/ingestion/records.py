@@ -49,15 +49,25 @@ create table if not exists raw.event_records (
 );
 """
 
+# A record's known top-level fields. Each record's JSON is parsed once into them (from_json);
+# the checks below read those small parts, so the cost per record stays near that of
+# DuckDB's JSON reader.
+RECORD_FIELD_NAMES = ("id", "timestamp", "accountId", "schemaName", "attributes", "dimensions")
+RECORD_FIELDS = "{" + ", ".join(f'"{name}": "JSON"' for name in RECORD_FIELD_NAMES) + "}"
+RECORD_FIELDS_TYPE = "struct(" + ", ".join(f'"{name}" json' for name in RECORD_FIELD_NAMES) + ")"
+KNOWN_KEYS = "(" + ", ".join(f"'{name}'" for name in RECORD_FIELD_NAMES) + ")"
+
 STAGING_DDL = """
 create or replace temp table batch_files (
     file_seq bigint, file_name varchar, content_sha256 varchar, raw_ref_prefix varchar,
     file_format varchar, size_bytes bigint, file_problem varchar
 );
+-- A JSON record arrives as its text; a Parquet record as its columns, already split into
+-- the record's fields (JSON values), so it is never turned into text and parsed again.
 create or replace temp table batch_records (
-    file_seq bigint, record_no bigint, raw_text varchar
+    file_seq bigint, record_no bigint, raw_text varchar, fields RECORD_FIELDS_TYPE
 );
-"""
+""".replace("RECORD_FIELDS_TYPE", RECORD_FIELDS_TYPE)
 
 # The canonical payload: parsed JSON, keys sorted, no whitespace (SEMANTICS, precise readings).
 # Macros cannot recurse, so keys are sorted four levels deep (top level, attributes list,
@@ -80,6 +90,11 @@ MACROS = (
     "create or replace temp macro th_canonical_0(v) as json(v)::varchar;\n"
     + "".join(_CANONICAL_LEVEL.format(level=n, lower=n - 1) for n in range(1, 5))
     + r"""
+-- The JSON text of a record staged as its fields (Parquet): shown for records not accepted
+-- and hashed for an id-less record's id. A null field is an absent one.
+create or replace temp macro th_record_text(f) as json_merge_patch('{}', json_object(
+    'id', f.id, 'schemaName', f.schemaName, 'timestamp', f.timestamp, 'accountId', f.accountId,
+    'attributes', f.attributes, 'dimensions', f.dimensions))::varchar;
 -- The first key of a JSON object's key list that an earlier key already named, else null.
 create or replace temp macro th_repeated_key(keys) as case
     when len(keys) > len(list_distinct(keys))
@@ -101,14 +116,7 @@ end;
 # ISO-8601 date-time with optional fraction and offset; a naive time is UTC (session zone).
 ISO_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?"
 
-# Each record's JSON is parsed once into its known fields (from_json); the checks below read
-# those small parts, so the cost per record stays near that of DuckDB's JSON reader.
-RECORD_FIELDS = (
-    '{"id": "JSON", "timestamp": "JSON", "accountId": "JSON", "schemaName": "JSON", '
-    '"attributes": "JSON", "dimensions": "JSON"}'
-)
 ATTRIBUTE_ENTRY_FIELDS = '[{"name": "JSON", "value": "JSON", "unit": "JSON"}]'
-KNOWN_KEYS = "('id', 'timestamp', 'accountId', 'schemaName', 'attributes', 'dimensions')"
 
 PARSE_SQL = (
     """
@@ -116,27 +124,34 @@ create or replace temp table batch_parsed as
 with staged as (
     select b.file_seq, b.record_no, f.file_name as source_file,
            f.raw_ref_prefix || ':' || b.record_no as raw_ref,
-           b.raw_text, f.file_problem,
-           case when f.file_problem is null and json_valid(b.raw_text) then b.raw_text end as doc
+           b.raw_text, b.fields as staged_fields, f.file_problem,
+           case when b.fields is null and f.file_problem is null and json_valid(b.raw_text)
+                then b.raw_text end as doc
     from batch_records b join batch_files f using (file_seq)
     union all
     -- A file that cannot be read at all is one record, `<name>:0` (SEMANTICS, files).
-    select file_seq, 0, file_name, raw_ref_prefix || ':0', null, file_problem, null
+    select file_seq, 0, file_name, raw_ref_prefix || ':0', null, null, file_problem, null
     from batch_files where file_problem is not null
 ),
 records as (
-    select *, coalesce(json_type(doc) = 'OBJECT', false) as is_object
+    select * replace (
+        -- An id-less staged record's id hashes its text (built here, once, for those only).
+        coalesce(doc, case when staged_fields is not null and staged_fields.id is null
+            then th_record_text(staged_fields) end)
+            as doc),
+        staged_fields is not null or coalesce(json_type(doc) = 'OBJECT', false) as is_object
     from staged
 ),
 fields as (
     select *,
-        case when is_object then from_json(doc, 'RECORD_FIELDS') end as f,
-        case when is_object then json_keys(doc) end as record_keys
+        coalesce(staged_fields, case when is_object then from_json(doc, 'RECORD_FIELDS') end) as f,
+        -- Staged fields have no other keys and none twice (the Parquet schema is checked).
+        case when staged_fields is null and is_object then json_keys(doc) end as record_keys
     from records
 ),
 keyed as (
     select *,
-        list_filter(record_keys, lambda k: k not in KNOWN_KEYS) as extra_keys,
+        coalesce(list_filter(record_keys, lambda k: k not in KNOWN_KEYS), []) as extra_keys,
         th_repeated_key(record_keys) as repeated_record_key
     from fields
 ),
@@ -200,11 +215,9 @@ fingerprinted as (
     select *,
         -- The canonical payload's fingerprint (SEMANTICS: keys sorted, values parsed, types
         -- kept), built from the parsed parts; a record with unknown top-level keys takes the
-        -- generic canonical form.
+        -- generic canonical form (CANONICAL_SQL).
         case
-            when not is_object then null
-            when len(extra_keys) > 0 then 'c:' || sha256(th_canonical_4(doc::JSON))
-            else 'f:' || md5(concat_ws('|',
+            when is_object and len(extra_keys) = 0 then 'f:' || md5(concat_ws('|',
                 f.id, f.timestamp, f.accountId, f.schemaName, attributes_type,
                 list_transform(
                     case when attributes_type = 'OBJECT' then list_sort(attribute_entries)
@@ -218,16 +231,14 @@ fingerprinted as (
     from checked
 )
 select
-    file_seq, record_no, source_file, raw_ref, raw_text,
+    file_seq, record_no, source_file, raw_ref, raw_text, staged_fields,
     is_object as is_parsed,
-    case
-        when id_type = 'VARCHAR' and length(id_text) between 1 and 512 then id_text
-        -- An id-less record's id is the hash of its canonical payload (CONTRACT §1.1).
-        when is_object and (id_type is null or id_type = 'NULL')
-            then 'sha256:' || sha256(th_canonical_4(doc::JSON))
-    end as event_id,
+    -- An id-less record's id comes from CANONICAL_SQL.
+    case when id_type = 'VARCHAR' and length(id_text) between 1 and 512 then id_text end as event_id,
     id_type is null or id_type = 'NULL' as event_id_derived,
     payload_fingerprint,
+    case when is_object and (len(extra_keys) > 0 or id_type is null or id_type = 'NULL')
+        then doc end as canonical_source,
     event_ts as event_timestamp,
     schema_text as schema_name,
     account_text as account_ref,
@@ -243,8 +254,9 @@ select
     -- The first problem in field order names the field (SEMANTICS 2).
     case
         when file_problem is not null then file_problem
+        when is_object then null
         when doc is null then 'unparseable JSON'
-        when not is_object then 'record is not a JSON object'
+        else 'record is not a JSON object'
     end as parse_problem,
     case
         when repeated_record_key is not null
@@ -281,22 +293,46 @@ from fingerprinted
     .replace("KNOWN_KEYS", KNOWN_KEYS)
 )
 
+# The generic canonical payload, for the few records that need it: an id-less record's id is
+# its hash (CONTRACT §1.1), and it fingerprints a record with unknown top-level keys. The
+# macro is costly per call, and far costlier on a sparse selection of a large batch (every
+# vector pays for it), so those records are first copied into a small table of their own.
+CANONICAL_SQL = """
+create or replace temp table batch_canonical as
+select file_seq, record_no, canonical_source from batch_parsed where canonical_source is not null;
+
+update batch_parsed p set
+    event_id = case when p.event_id_derived then 'sha256:' || c.canonical_sha else p.event_id end,
+    payload_fingerprint = coalesce(p.payload_fingerprint, 'c:' || c.canonical_sha)
+from (
+    select file_seq, record_no, sha256(th_canonical_4(canonical_source::JSON)) as canonical_sha
+    from batch_canonical
+) c
+where p.file_seq = c.file_seq and p.record_no = c.record_no;
+"""
+
 # Dedupe forever: the first record (in order of receipt) that passes validation claims its
 # id; a later record with that id is a DUPLICATE, or a DUPLICATE_CONFLICT if its payload differs.
 CLASSIFY_SQL = """
 insert into raw.event_records
-with numbered as (
-    select *, $first_seq + row_number() over (order by file_seq, record_no) as record_seq
+with sequence as (
+    -- Numbered on the two keys alone: a window over the whole parsed rows sorts (and at
+    -- scale spills) every column.
+    select file_seq, record_no, $first_seq + row_number() over (order by file_seq, record_no) as record_seq
     from batch_parsed
+),
+numbered as (
+    select p.*, s.record_seq from batch_parsed p join sequence s using (file_seq, record_no)
 ),
 claims as (
     select event_id, payload_fingerprint, record_seq
     from raw.event_records
     where ingest_status = 'ACCEPTED'
-      and event_id in (select event_id from numbered where is_parsed)
+      and event_id in (select event_id from batch_parsed where is_parsed)
     union all
-    select event_id, payload_fingerprint, record_seq
-    from numbered where is_parsed and field_problem is null
+    select p.event_id, p.payload_fingerprint, s.record_seq
+    from batch_parsed p join sequence s using (file_seq, record_no)
+    where p.is_parsed and p.field_problem is null
 ),
 first_claims as (
     select event_id, arg_min(payload_fingerprint, record_seq) as claim_payload, min(record_seq) as claim_seq
@@ -328,7 +364,7 @@ select
         when 'DUPLICATE' then 'same id and payload as an earlier record'
         when 'DUPLICATE_CONFLICT' then 'same id as an earlier record with a different payload; the first stays billed'
     end,
-    case when ingest_status <> 'ACCEPTED' then raw_text end
+    case when ingest_status <> 'ACCEPTED' then coalesce(raw_text, th_record_text(staged_fields)) end
 from classified
 """
 
@@ -357,6 +393,7 @@ def classify_batch(con: duckdb.DuckDBPyConnection, received_at) -> None:
     """Parse, validate and dedupe the staged batch; append it to raw.event_records and
     its files to raw.landing_files."""
     con.execute(PARSE_SQL, {"iso_timestamp": ISO_TIMESTAMP, "received_at": received_at})
+    con.execute(CANONICAL_SQL)
     first_seq = con.execute(
         "select coalesce(max(record_seq), 0) from raw.event_records"
     ).fetchall()[0][0]
