@@ -31,6 +31,18 @@
     array_except(map_keys({{ map_column }}), {{ array_column }})
 {%- endmacro %}
 
+{#- Written after `as` of a CTE that several branches read, so each branch scans the table with
+    its own filter: DuckDB would otherwise materialize the CTE (every column of every row,
+    spilled at scale) and scan that copy once per branch. Spark inlines CTEs anyway. -#}
+{% macro inlined() -%}
+    {{ return(adapter.dispatch('inlined', 'tallyhouse')()) }}
+{%- endmacro %}
+{% macro default__inlined() -%}
+    not materialized
+{%- endmacro %}
+{% macro spark__inlined() -%}
+{%- endmacro %}
+
 {#- An empty array of strings. -#}
 {% macro empty_string_array() -%}
     {{ return(adapter.dispatch('empty_string_array', 'tallyhouse')()) }}

@@ -21,7 +21,8 @@
     ).rows -%}
 {%- endif %}
 
-with resolved_events as (
+-- Each meter's branch reads the resolved events with its schema's filter (inlined).
+with resolved_events as {{ inlined() }} (
     select record_seq, event_id, account_id, assignment_id, invoice_id, is_past_grace_period,
            event_timestamp, schema_name, attributes, dimensions
     from {{ ref('int_event_records_resolved') }}

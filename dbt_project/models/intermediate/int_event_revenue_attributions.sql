@@ -49,9 +49,10 @@ slab_bounds as (
     select * from {{ ref('int_rate_card_slab_bounds') }}
 ),
 
-line_events as (
+line_events as {{ inlined() }} (
     -- The events behind each line, with what their shares need: the line's other columns are
-    -- joined back at the end (narrow rows sort faster in the windows below).
+    -- joined back at the end (narrow rows sort faster in the windows below). Inlined: each
+    -- branch below joins only its own lines' events, not a copy of all of them.
     select
         l.invoice_id,
         l.rate_card_id,

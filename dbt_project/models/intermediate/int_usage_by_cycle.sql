@@ -12,7 +12,8 @@
 -- events; SUM, MAX, UNIQUE_COUNT of the meter value; LATEST: the value of the event with the
 -- greatest timestamp (ties: greatest event id). Null values count for COUNT only.
 -- UNIQUE_COUNT counts distinct meter_key values (strings count too: distinct users).
-with matches as (
+-- The matches are read twice (latest values, per-meter totals), each read with its own filter.
+with matches as {{ inlined() }} (
     -- Late events (PAST_GRACE_PERIOD) never change a finalized invoice.
     select * from {{ ref('int_event_meter_matches') }}
     where not is_past_grace_period

@@ -17,7 +17,8 @@
 -- Incremental: the days of finalized cycles are kept; a night recomputes only the days the
 -- pre_hook deleted (open cycles, late events, vanished matches), i.e. the days with no row.
 
-with daily_events as (
+-- Read twice (latest values, daily totals), each read with its own filter.
+with daily_events as {{ inlined() }} (
     select d.*
     from ({{ usage_day_matches() }}) as d
     {% if is_incremental() %}
