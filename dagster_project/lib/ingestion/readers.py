@@ -1,8 +1,10 @@
-"""Readers that stage one landing file's records as (record_no, raw JSON text) rows, in bulk.
+"""Readers that stage one landing file's records in batch_records, in bulk.
 
-Every format ends as JSON text so parsing, validation and the canonical payload have one
-implementation (records.py). No Python code touches individual records on the normal path:
-JSONL is split into lines by Arrow, JSON arrays and Parquet are expanded by DuckDB.
+A JSON record is staged as its text, a Parquet row as the record's fields (JSON values):
+the same fields the parse takes from the text, so validation, the fingerprint and the
+canonical payload have one implementation (records.py). No Python code touches individual
+records on the normal path: JSONL is split into lines by Arrow, JSON arrays and Parquet are
+expanded by DuckDB.
 """
 
 from __future__ import annotations
