@@ -134,12 +134,7 @@ with staged as (
     from batch_files where file_problem is not null
 ),
 records as (
-    select * replace (
-        -- An id-less staged record's id hashes its text (built here, once, for those only).
-        coalesce(doc, case when staged_fields is not null and staged_fields.id is null
-            then th_record_text(staged_fields) end)
-            as doc),
-        staged_fields is not null or coalesce(json_type(doc) = 'OBJECT', false) as is_object
+    select *, staged_fields is not null or coalesce(json_type(doc) = 'OBJECT', false) as is_object
     from staged
 ),
 fields as (
@@ -237,8 +232,9 @@ select
     case when id_type = 'VARCHAR' and length(id_text) between 1 and 512 then id_text end as event_id,
     id_type is null or id_type = 'NULL' as event_id_derived,
     payload_fingerprint,
+    -- A staged record has no text: its canonical payload is built from its fields.
     case when is_object and (len(extra_keys) > 0 or id_type is null or id_type = 'NULL')
-        then doc end as canonical_source,
+        then coalesce(doc, th_record_text(f)) end as canonical_source,
     event_ts as event_timestamp,
     schema_text as schema_name,
     account_text as account_ref,
@@ -322,6 +318,8 @@ with sequence as (
     from batch_parsed
 ),
 numbered as (
+    -- Read once below; the claims join the sequence again rather than share a CTE of the
+    -- whole rows, which DuckDB would materialize.
     select p.*, s.record_seq from batch_parsed p join sequence s using (file_seq, record_no)
 ),
 claims as (
