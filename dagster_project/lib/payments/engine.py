@@ -104,7 +104,7 @@ class PaymentWorkflow:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     paid_at: datetime | None = None  # the billing clock of the night that collects
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
-    batch_size: int = 1000
+    batch_size: int = 10_000
     _recorded: set[str] = field(default_factory=set)  # runs whose payment is stored
 
     def collect(self, invoice: DueInvoice) -> Outcome:
