@@ -139,3 +139,12 @@
 {% macro spark__sorted_array_of(expression) -%}
     array_sort(collect_set({{ expression }}))
 {%- endmacro %}
+
+{#- The materialization of a mart cheap enough to compute where it is read (a pass-through
+    of a stored table, a filter): a view on DuckDB, so a growing table is not copied inside
+    the warehouse every night (the serving snapshot copies it once); a table on Spark, where
+    the Python side reads Spark's tables as Parquet files, which a view has not. A config
+    value, read when dbt parses: target, not dispatch. -#}
+{% macro view_unless_spark() -%}
+    {{ return('table' if target.type == 'spark' else 'view') }}
+{%- endmacro %}

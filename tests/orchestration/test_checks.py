@@ -81,8 +81,9 @@ def test_a_total_that_is_not_the_sum_of_its_lines_fails(tampered):
 
 def test_a_missing_line_fails_the_sum(tampered):
     # acc_b's October invoice: 5.00 usage + 10.00 fee; without the fee the lines sum to 5.00.
+    # The stored lines: marts.fct_invoice_line_items is a view over them.
     tampered.execute(
-        """delete from marts.fct_invoice_line_items where line_type = 'FIXED_FEE'
+        """delete from billing.finalized_invoice_line_items where line_type = 'FIXED_FEE'
            and invoice_id in (select invoice_id from marts.fct_invoices
                               where account_id = 'acc_b' and period_start = '2026-10-01')"""
     )
@@ -130,7 +131,7 @@ def test_rule_errors_and_late_usage_are_reported(tampered):
         f"select invoice_id from marts.fct_invoices where {OCTOBER_A}"
     ).fetchall()[0][0]
     tampered.execute(
-        "insert into marts.fct_pricing_rule_log (log_id, invoice_id, rule_id, outcome, "
+        "insert into billing.finalized_pricing_rule_log (log_id, invoice_id, rule_id, outcome, "
         "error_message) values ('rl_x', ?, 'promo', 'COMPUTATION_ERROR', 'division by zero')",
         [invoice_id],
     )

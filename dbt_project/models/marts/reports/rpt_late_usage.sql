@@ -1,7 +1,6 @@
 -- Late usage (CONTRACT §2, SEMANTICS 8): records received after their cycle's invoice was
 -- finalized. Kept and logged, never billed; finance reads them here.
--- A table on Spark: the Python side reads Spark's tables as Parquet files, which a view has not.
-{{ config(materialized=('table' if target.type == 'spark' else 'view')) }}
+{{ config(materialized=view_unless_spark()) }}
 
 select
     event_id,
