@@ -15,12 +15,16 @@ PASS_THROUGH = (
     "fct_workflow_runs",
     "rpt_late_usage",
 )
-KINDS = """select table_name, table_type from information_schema.tables
-           where table_schema = 'marts' and table_name in {names} order by 1"""
 
 
 def _kinds(con) -> dict[str, str]:
-    return dict(con.execute(KINDS.format(names=PASS_THROUGH)).fetchall())
+    return dict(
+        con.execute(
+            """select table_name, table_type from information_schema.tables
+               where table_schema = 'marts' and list_contains(?, table_name) order by 1""",
+            [list(PASS_THROUGH)],
+        ).fetchall()
+    )
 
 
 def test_pass_through_marts_are_views_in_the_warehouse_and_tables_when_served(tiny_billed):
