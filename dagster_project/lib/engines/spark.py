@@ -177,16 +177,18 @@ def _meters_in_spark_sql(con: duckdb.DuckDBPyConnection) -> str:
 
     meters = con.sql("select * from catalog.usage_meters").to_arrow_table()
     filters, values, keys = [], [], []
-    for filter_json, value_json in zip(
+    for filter_json, value_json, duckdb_key in zip(
         meters.column("filter_logic").to_pylist(),
         meters.column("value_logic").to_pylist(),
+        meters.column("key_sql").to_pylist(),
         strict=True,
     ):
         flt = load_logic(filter_json) if filter_json is not None else None
         val = load_logic(value_json) if value_json is not None else None
         filters.append(compile_filter(flt, dialect="spark") if flt is not None else "true")
         values.append(compile_value(val, dialect="spark") if val is not None else None)
-        keys.append(compile_key(val, dialect="spark") if val is not None else None)
+        # A key where the catalog compiled one (UNIQUE_COUNT meters).
+        keys.append(compile_key(val, dialect="spark") if duckdb_key is not None else None)
     for name, column in (("filter_sql", filters), ("value_sql", values), ("key_sql", keys)):
         index = meters.schema.get_field_index(name)
         meters = meters.set_column(index, name, pa.array(column, pa.string()))

@@ -10,16 +10,14 @@
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
 -- Every (event, usage meter) pair where the event's schema is the meter's and the meter's
 -- filter holds, with the meter's value for the event (SEMANTICS 4). Filters and values are
--- JSON Logic compiled to SQL by rule_engine.sql when the catalog is loaded. meter_key, the
--- value's key for counting distinct values, is set for UNIQUE_COUNT meters only: no other
--- aggregation reads it, and at 10M events it was 28M strings to build, store and count.
+-- JSON Logic compiled to SQL by rule_engine.sql when the catalog is loaded; meter_key (the
+-- value's key for counting distinct values) is compiled for UNIQUE_COUNT meters only.
 -- depends_on: {{ source('catalog', 'usage_meters') }}
 {%- set meters = [] -%}
 {%- if execute -%}
     {%- set meters = run_query(
         "select meter_id, schema_name, filter_sql, coalesce(value_sql, 'null'), "
-        ~ "case when aggregation = 'UNIQUE_COUNT' then coalesce(key_sql, 'null') else 'null' end "
-        ~ "from "
+        ~ "coalesce(key_sql, 'null') from "
         ~ source('catalog', 'usage_meters') ~ " order by meter_id"
     ).rows -%}
 {%- endif %}
