@@ -24,7 +24,8 @@ INVOICING_OUTPUTS = [
     specs=INVOICING_OUTPUTS,
     description="Apply each plan's pricing rules (compiled once per plan) to every open "
     "invoice, round each line once, true up commitments, burn credits, draw wallets; "
-    "store finalized invoices once and forever, replace drafts.",
+    "store finalized invoices once and forever, replace the drafts of every account whose "
+    "inputs or due moments changed since they were priced.",
 )
 def priced_invoices(warehouse: WarehouseResource, billing: BillingSettingsResource):
     with warehouse.connect() as con:
@@ -37,5 +38,6 @@ def priced_invoices(warehouse: WarehouseResource, billing: BillingSettingsResour
                 "finalized_this_run": summary.finalized_now,
                 "finalized_before": summary.finalized_before,
                 "needs_review": summary.needs_review,
+                "accounts_priced": len(summary.priced_accounts),
             },
         )

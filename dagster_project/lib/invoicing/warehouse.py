@@ -1,27 +1,33 @@
 """Reads rated lines and the catalog from the warehouse, builds invoices, writes the results.
 
 Set-based I/O around the pure builder: one query per input, one insert per output, all
-writes in one transaction. Finalized invoices are stored once and never rewritten; drafts
-are replaced every run; the ledgers are append-only.
+writes in one transaction. Finalized invoices are stored once and never rewritten; the
+ledgers are append-only; an account's drafts are replaced whenever what they are built from
+changed since they were priced (priced_accounts below), and kept as they are otherwise.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, getcontext
+from functools import cache
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+import dagster_project.lib
+import rule_engine
 from dagster_project.lib.gc_pause import gc_paused
 from rule_engine import RuleSpec, Slab, UsagePricing, compile_rules, load_logic
 
 from .build import build_invoices, prior_state_from_ledgers
 from .credits import CreditGrant
-from .invoice import FixedFeeLineInput, InvoiceInput, UsageLineInput
+from .invoice import FixedFeeLineInput, InvoiceInput, UsageLineInput, utc
 from .wallet import WalletTransaction
 
 MONEY = "decimal(38, 12)"
@@ -120,11 +126,25 @@ class InvoicingSummary:
     finalized_now: int
     finalized_before: int
     needs_review: int
+    priced_accounts: frozenset[str]  # accounts built this run (the others' drafts were kept)
+
+
+# Bookkeeping, not an output: per account, what its stored drafts were built from and at
+# which clock (see _accounts_to_price).
+PRICED_ACCOUNTS_COLUMNS = {
+    "account_id": "varchar",
+    "inputs_hash": "varchar",
+    "pricing_version": "varchar",
+    "priced_as_of": "timestamptz",
+}
+
+
+STORED_TABLES = {**BILLING_TABLES, "priced_accounts": PRICED_ACCOUNTS_COLUMNS}
 
 
 def ensure_billing_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists billing")
-    for table, columns in BILLING_TABLES.items():
+    for table, columns in STORED_TABLES.items():
         body = ", ".join(f"{name} {kind}" for name, kind in columns.items())
         con.execute(f"create table if not exists billing.{table} ({body})")
 
@@ -231,6 +251,8 @@ def _compiled_rules(con) -> dict[str, list]:
 # Only open invoices are built: a finalized invoice is stored once and never rebuilt, so its
 # lines are not read either (most of the warehouse's lines after the first months).
 NOT_FINALIZED = "invoice_id not in (select invoice_id from billing.finalized_invoices)"
+# ... and of those, only the accounts this run prices (registered by _write_invoices).
+TO_PRICE = "account_id in (select account_id from accounts_to_price)"
 
 # Instants as naive UTC and decimals as text, made exact Python values by _invoice_inputs:
 # DuckDB builds a zone-aware datetime or a Decimal per value several times slower.
@@ -241,7 +263,7 @@ select i.invoice_id, i.account_id, a.customer_id, i.plan_id, i.assignment_id, i.
        i.finalizes_at at time zone 'UTC'
 from intermediate.int_invoices i
 join catalog.accounts a using (account_id)
-where i.{NOT_FINALIZED}
+where i.{NOT_FINALIZED} and i.{TO_PRICE}
 order by i.account_id, i.period_start, i.invoice_id
 """
 
@@ -255,7 +277,7 @@ def _invoice_inputs(con) -> list[InvoiceInput]:
     for invoice_id, plan_id, rate_card_id, meter_id, quantity, amount in con.execute(
         f"""select invoice_id, plan_id, rate_card_id, meter_id,
                   cast(quantity as varchar), cast(amount as varchar)
-           from intermediate.int_rated_usage where {NOT_FINALIZED}
+           from intermediate.int_rated_usage where {NOT_FINALIZED} and {TO_PRICE}
            order by invoice_id, rate_card_id"""
     ).fetchall():
         usage[invoice_id].append(
@@ -281,7 +303,7 @@ def _invoice_inputs(con) -> list[InvoiceInput]:
         f"""select invoice_id, rate_card_id, line_type, cast(quantity as varchar),
                   cast(unit_amount as varchar), cast(amount as varchar),
                   cast(commitment_amount as varchar)
-           from intermediate.int_fixed_fee_lines where {NOT_FINALIZED}
+           from intermediate.int_fixed_fee_lines where {NOT_FINALIZED} and {TO_PRICE}
            order by invoice_id, rate_card_id"""
     ).fetchall():
         if line_type == "FIXED_FEE":
@@ -415,16 +437,171 @@ def _array(values: list, kind: str) -> pa.Array:
     return pa.array(values)
 
 
-def _insert(con, table: str, rows: list[dict], *, replace: bool = False) -> None:
-    columns = BILLING_TABLES[table]
-    if replace:
-        con.execute(f"delete from billing.{table}")
+def _insert(con, table: str, rows: list[dict]) -> None:
+    columns = STORED_TABLES[table]
     if not rows:
         return
     con.register("new_rows", _table(rows, columns))
     select = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in columns.items())
     con.execute(f"insert into billing.{table} select {select} from new_rows")
     con.unregister("new_rows")
+
+
+# ---------------------------------------------------------------- which accounts to price
+
+# An account's invoices are a function of the rows below, the pricing catalog, the code and
+# the run's clock; the clock only through comparisons with the account's own moments (a
+# period falls due, a credit starts or ends, a wallet transaction occurs). So when none of
+# those changed and no moment of the account lies between the clock its drafts were priced
+# at and this run's, building them again gives the same rows: they are kept (docs/invoices.md,
+# "Re-pricing"). A finalized invoice always crosses such a moment, so it is always built.
+#
+# The hash recorded is the one of the rows as this run leaves them (its finalized invoices
+# gone from the open ones, its ledger entries written): building the drafts from those rows
+# gives the drafts this run built, because a finalized invoice comes before every draft of
+# its account in both orders that spend money (credits by period, the wallet by due time).
+# Except when a draft's period starts before one finalized now (a plan change gave the
+# earlier piece a longer grace): it took credits first here, so it is priced again next run.
+ACCOUNT_INPUTS_SQL = f"""
+with input_rows as (
+    select i.account_id,
+           hash('period', i.invoice_id, a.customer_id, i.plan_id, i.assignment_id, i.currency,
+                i.period_start, i.period_end, i.period_days, i.share, i.finalizes_at) as h
+    from intermediate.int_invoices i join catalog.accounts a using (account_id)
+    where i.{NOT_FINALIZED}
+    union all
+    select account_id,
+           hash('usage', invoice_id, plan_id, rate_card_id, meter_id, quantity, amount)
+    from intermediate.int_rated_usage where {NOT_FINALIZED}
+    union all
+    select account_id,
+           hash('fee', invoice_id, rate_card_id, line_type, quantity, unit_amount, amount,
+                commitment_amount)
+    from intermediate.int_fixed_fee_lines where {NOT_FINALIZED}
+    union all
+    select g.account_id,
+           hash('credit', g.credit_id, g.amount, g.currency, g.priority, g.effective_from,
+                g.effective_until, g.applies_to, a.timezone)
+    from catalog.credit_grants g join catalog.accounts a using (account_id)
+    union all
+    select account_id,
+           hash('wallet', transaction_id, transaction_type, amount, currency, occurred_at)
+    from catalog.wallet_transactions
+    union all
+    select account_id,
+           hash('credit_ledger', entry_id, credit_id, entry_type, invoice_id, amount,
+                balance_after, occurred_at)
+    from billing.credit_ledger
+    union all
+    select account_id,
+           hash('wallet_ledger', entry_id, entry_type, invoice_id, transaction_id, amount,
+                balance_after, occurred_at)
+    from billing.wallet_ledger
+)
+select account_id, cast(hash(list(h order by h)) as varchar) from input_rows group by account_id
+"""
+
+# The moments of an account that the clock is compared with, besides its credits' (whose
+# local midnights CreditGrant works out).
+ACCOUNT_MOMENTS_SQL = f"""
+select account_id, finalizes_at at time zone 'UTC' from intermediate.int_invoices
+where {NOT_FINALIZED}
+union all
+select account_id, occurred_at at time zone 'UTC' from catalog.wallet_transactions
+"""
+
+# Catalog tables every account is priced by: a change to any of them prices every account.
+PRICING_CATALOG_TABLES = ("price_plans", "rate_cards", "rate_card_slabs", "pricing_rules")
+
+
+@cache
+def _code_version() -> str:
+    """The pricing code as text: a new release prices every account again."""
+    digest = hashlib.sha256()
+    for root in (Path(dagster_project.lib.__file__).parent, Path(rule_engine.__file__).parent):
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _pricing_version(con) -> str:
+    digest = hashlib.sha256(_code_version().encode())
+    for table in PRICING_CATALOG_TABLES:
+        (table_hash,) = con.execute(
+            f"select hash(list(r order by r)) from catalog.{table} r"
+        ).fetchone()
+        digest.update(f"{table}:{table_hash};".encode())
+    return digest.hexdigest()
+
+
+def _inputs_hashes(con) -> dict[str, str]:
+    return dict(con.execute(ACCOUNT_INPUTS_SQL).fetchall())
+
+
+def _accounts_to_price(
+    con, as_of: datetime, grants: list[CreditGrant], pricing_version: str
+) -> set[str]:
+    """The accounts whose invoices this run builds (and whose stored drafts it replaces)."""
+    inputs = _inputs_hashes(con)
+    stored = {
+        account_id: (inputs_hash, version, priced_as_of)
+        for account_id, inputs_hash, version, priced_as_of in con.execute(
+            "select account_id, inputs_hash, pricing_version, priced_as_of from "
+            "billing.priced_accounts"
+        ).fetchall()
+    }
+    moments: dict[str, list[datetime]] = defaultdict(list)
+    for account_id, moment in con.execute(ACCOUNT_MOMENTS_SQL).fetchall():
+        moments[account_id].append(_utc(moment))
+    for grant in grants:
+        moments[grant.account_id].append(grant.starts_at)
+        if grant.ends_at is not None:
+            moments[grant.account_id].append(grant.ends_at)
+
+    def unchanged(account_id: str) -> bool:
+        if account_id not in stored or account_id not in inputs:
+            return False
+        inputs_hash, version, priced_as_of = stored[account_id]
+        return (
+            version == pricing_version
+            and inputs_hash == inputs[account_id]
+            and all((m <= priced_as_of) == (m <= as_of) for m in moments[account_id])
+        )
+
+    # An account gone from the inputs is priced too: its drafts are deleted.
+    return {a for a in inputs.keys() | stored.keys() if not unchanged(a)}
+
+
+def _priced_rows(
+    con, invoices: list[dict], to_price: set[str], pricing_version: str, as_of: datetime
+) -> list[dict]:
+    """billing.priced_accounts rows of this run's accounts, from the rows it leaves behind."""
+    first_draft: dict[str, datetime] = {}
+    last_finalized: dict[str, datetime] = {}
+    for invoice in invoices:
+        account, start = invoice["account_id"], invoice["period_start"]
+        if invoice["status"] == "DRAFT":
+            first_draft[account] = min(first_draft.get(account, start), start)
+        else:
+            last_finalized[account] = max(last_finalized.get(account, start), start)
+
+    def earlier_draft(account: str) -> bool:
+        return account in first_draft and first_draft[account] < last_finalized.get(
+            account, first_draft[account]
+        )
+
+    inputs = _inputs_hashes(con)
+    return [
+        {
+            "account_id": account,
+            # No hash: priced again by the next run, whatever it finds.
+            "inputs_hash": None if earlier_draft(account) else inputs[account],
+            "pricing_version": pricing_version,
+            "priced_as_of": as_of,
+        }
+        for account in sorted(to_price & inputs.keys())
+    ]
 
 
 def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
@@ -435,12 +612,26 @@ def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicing
 
 def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
     ensure_billing_tables(con)
-    inputs = _invoice_inputs(con)
+    as_of = utc(as_of, "as_of")
+    grants = _credit_grants(con)
+    pricing_version = _pricing_version(con)
+    to_price = _accounts_to_price(con, as_of, grants, pricing_version)
+    con.register("accounts_to_price", pa.table({"account_id": sorted(to_price)}))
+    try:
+        inputs = _invoice_inputs(con)
+    finally:
+        con.unregister("accounts_to_price")
     prior = prior_state_from_ledgers(
         _rows(con, "select * from billing.credit_ledger order by occurred_at, entry_id"),
         _rows(con, "select * from billing.wallet_ledger order by occurred_at, entry_id"),
     )
-    run = build_invoices(inputs, _credit_grants(con), _wallet_transactions(con), prior, as_of)
+    run = build_invoices(
+        inputs,
+        [g for g in grants if g.account_id in to_price],
+        [w for w in _wallet_transactions(con) if w.account_id in to_price],
+        prior,
+        as_of,
+    )
     # Events received up to this run are the ones a newly finalized invoice bills; later ones
     # for its period are PAST_GRACE_PERIOD.
     through_seq = con.execute(
@@ -466,18 +657,37 @@ def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicin
         _insert(con, "finalized_invoices", invoices_done)
         _insert(con, "finalized_invoice_line_items", lines_done)
         _insert(con, "finalized_pricing_rule_log", logs_done)
-        _insert(con, "draft_invoices", invoices_draft, replace=True)
-        _insert(con, "draft_invoice_line_items", lines_draft, replace=True)
-        _insert(con, "draft_pricing_rule_log", logs_draft, replace=True)
+        # The priced accounts' drafts are replaced; the others' are what they would be again.
+        con.register("accounts_to_price", pa.table({"account_id": sorted(to_price)}))
+        for table in ("draft_invoice_line_items", "draft_pricing_rule_log"):
+            con.execute(
+                f"""delete from billing.{table} where invoice_id in
+                    (select invoice_id from billing.draft_invoices where {TO_PRICE})"""
+            )
+        for table in ("draft_invoices", "priced_accounts"):
+            con.execute(f"delete from billing.{table} where {TO_PRICE}")
+        con.unregister("accounts_to_price")
+        _insert(con, "draft_invoices", invoices_draft)
+        _insert(con, "draft_invoice_line_items", lines_draft)
+        _insert(con, "draft_pricing_rule_log", logs_draft)
         _insert(con, "credit_ledger", run.credit_ledger)
         _insert(con, "wallet_ledger", run.wallet_ledger)
+        _insert(
+            con,
+            "priced_accounts",
+            _priced_rows(con, run.invoices, to_price, pricing_version, as_of),
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+    drafts, drafts_for_review = con.execute(
+        "select count(*), count(*) filter (where needs_review) from billing.draft_invoices"
+    ).fetchall()[0]
     return InvoicingSummary(
-        drafts=len(invoices_draft),
+        drafts=drafts,
         finalized_now=len(invoices_done),
         finalized_before=before,
-        needs_review=sum(1 for i in run.invoices if i["needs_review"]),
+        needs_review=drafts_for_review + sum(1 for i in invoices_done if i["needs_review"]),
+        priced_accounts=frozenset(to_price),
     )
