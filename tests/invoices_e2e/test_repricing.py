@@ -40,9 +40,13 @@ NIGHTS = [
     ("2026-11-30T23:00:00Z", None, set()),  # no moment of any account in between
     ("2026-11-30T23:00:00Z", ACME_USAGE_UP, {"acc_acme"}),
     ("2026-11-30T23:00:00Z", KWD_TOPUP, {"acc_kwd"}),
-    # Credits ending Nov 30 (UTC days) and cr_dec beginning Dec 1: their accounts only.
-    ("2026-12-01T00:00:00Z", None, None),
-    ("2026-12-01T06:00:00Z", None, None),  # New York's Nov 30 ends at 05:00Z
+    # Credits whose last UTC day is Nov 30, and cr_dec beginning Dec 1: their accounts only.
+    (
+        "2026-12-01T00:00:00Z",
+        None,
+        {"acc_acme", "acc_expiry_order", "acc_tie", "acc_applies", "acc_dated"},
+    ),
+    ("2026-12-01T06:00:00Z", None, {"acc_ny"}),  # cr_ny: New York's Nov 30 ends at 05:00Z
     ("2026-12-01T06:00:00Z", RULES_RENAMED, "all"),
     ("2026-12-04T00:00:00Z", None, None),  # November falls due (UTC accounts), wt_split_at
     ("2026-12-04T04:00:00Z", None, None),  # wt_ny
