@@ -22,7 +22,7 @@ from dagster_project.lib.catalog import load_catalog, write_catalog_tables
 from dagster_project.lib.dbt import DBT_PROJECT_DIR
 from dagster_project.lib.invoicing.warehouse import write_invoices
 from dagster_project.lib.run_lock import warehouse_run_lock
-from dagster_project.lib.warehouse import warehouse_connection
+from dagster_project.lib.warehouse import copy_warehouse, warehouse_connection
 
 # The models the invoicing step reads, and everything upstream of them.
 RATING_SELECTION = ["+int_rated_usage", "+int_fixed_fee_lines", "+int_invoices"]
@@ -70,14 +70,6 @@ from billing.finalized_invoices f
 join catalog.accounts a using (account_id)
 where cast(timezone(a.timezone, f.period_start) as date) between ? and ?
 """
-
-
-def _copy_warehouse(warehouse: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(warehouse, target)
-    wal = warehouse.with_name(warehouse.name + ".wal")
-    if wal.exists():  # a run that crashed leaves its last transactions in the WAL
-        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
 
 
 def _run_dbt(database: Path, as_of: datetime, target_path: Path) -> None:
@@ -131,7 +123,7 @@ def rerate(
     database = out_dir / f"rerate-{stamp}.duckdb"
     # The copy is taken while no run writes: never a half-written night.
     with warehouse_run_lock(warehouse, purpose="tallyhouse rerate (copying)"):
-        _copy_warehouse(warehouse, database)
+        copy_warehouse(warehouse, database)
 
     with warehouse_connection(database) as con:
         targets = [r[0] for r in con.execute(TARGETS_SQL, [date_from, date_to]).fetchall()]

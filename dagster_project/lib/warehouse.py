@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,3 +41,13 @@ def warehouse_connection(path: Path | str, **options) -> Iterator[duckdb.DuckDBP
         yield con
     finally:
         con.close()
+
+
+def copy_warehouse(warehouse: Path | str, target: Path | str) -> None:
+    """A copy of a closed warehouse file, with its write-ahead log when it has one."""
+    warehouse, target = Path(warehouse), Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(warehouse, target)
+    wal = warehouse.with_name(warehouse.name + ".wal")
+    if wal.exists():  # a run that crashed leaves its last transactions in the WAL
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))

@@ -8,7 +8,6 @@ so the tests can read both nights: the DRAFTs of RUN_1, the finalized invoices o
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import yaml
 
 from dagster_project.cli import run_nightly
+from dagster_project.lib.warehouse import copy_warehouse
 from dagster_project.settings import Settings, parse_as_of
 
 from .cases import (
@@ -101,10 +101,7 @@ def nights(tmp_path_factory) -> Nights:
     )
     run_nightly(settings)
     run1 = root / "warehouse-run1.duckdb"
-    shutil.copyfile(warehouse, run1)
-    wal = warehouse.with_name(warehouse.name + ".wal")
-    if wal.exists():
-        shutil.copyfile(wal, run1.with_name(run1.name + ".wal"))
+    copy_warehouse(warehouse, run1)
 
     _landing(landing / "02-december.jsonl", 2)
     run_nightly(settings.with_overrides(as_of=parse_as_of(RUN_2)))

@@ -9,12 +9,10 @@ the same edits: one prices incrementally, the other forgets what it priced befor
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from dagster_project.lib.invoicing.warehouse import BILLING_TABLES, write_invoices
-from dagster_project.lib.warehouse import connect_warehouse
+from dagster_project.lib.warehouse import connect_warehouse, copy_warehouse
 from dagster_project.settings import parse_as_of
 
 from .cases import RUN_1
@@ -80,10 +78,7 @@ def two_copies(nights, tmp_path):
     paths = []
     for name in ("incremental", "full"):
         path = tmp_path / f"{name}.duckdb"
-        shutil.copyfile(nights.run1, path)
-        wal = nights.run1.with_name(nights.run1.name + ".wal")
-        if wal.exists():
-            shutil.copyfile(wal, path.with_name(path.name + ".wal"))
+        copy_warehouse(nights.run1, path)
         paths.append(path)
     incremental, full = (connect_warehouse(p) for p in paths)
     yield incremental, full

@@ -251,7 +251,8 @@ def _compiled_rules(con) -> dict[str, list]:
 # Only open invoices are built: a finalized invoice is stored once and never rebuilt, so its
 # lines are not read either (most of the warehouse's lines after the first months).
 NOT_FINALIZED = "invoice_id not in (select invoice_id from billing.finalized_invoices)"
-# ... and of those, only the accounts this run prices (registered by _write_invoices).
+# Of an account's rows, only those of the accounts this run prices (registered by
+# _write_invoices).
 TO_PRICE = "account_id in (select account_id from accounts_to_price)"
 
 # Instants as naive UTC and decimals as text, made exact Python values by _invoice_inputs:
@@ -386,7 +387,10 @@ def _wallet_transactions(con) -> list[WalletTransaction]:
             currency=w["currency"],
             occurred_at=w["occurred_at"],
         )
-        for w in _rows(con, "select * from catalog.wallet_transactions order by transaction_id")
+        for w in _rows(
+            con,
+            f"select * from catalog.wallet_transactions where {TO_PRICE} order by transaction_id",
+        )
     ]
 
 
@@ -616,19 +620,25 @@ def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicin
     grants = _credit_grants(con)
     pricing_version = _pricing_version(con)
     to_price = _accounts_to_price(con, as_of, grants, pricing_version)
+    # The queries below read and replace these accounts' rows only (TO_PRICE).
     con.register("accounts_to_price", pa.table({"account_id": sorted(to_price)}))
     try:
-        inputs = _invoice_inputs(con)
+        return _price_accounts(con, as_of, grants, to_price, pricing_version)
     finally:
         con.unregister("accounts_to_price")
+
+
+def _price_accounts(
+    con, as_of: datetime, grants: list[CreditGrant], to_price: set[str], pricing_version: str
+) -> InvoicingSummary:
     prior = prior_state_from_ledgers(
         _rows(con, "select * from billing.credit_ledger order by occurred_at, entry_id"),
         _rows(con, "select * from billing.wallet_ledger order by occurred_at, entry_id"),
     )
     run = build_invoices(
-        inputs,
+        _invoice_inputs(con),
         [g for g in grants if g.account_id in to_price],
-        [w for w in _wallet_transactions(con) if w.account_id in to_price],
+        _wallet_transactions(con),
         prior,
         as_of,
     )
@@ -658,7 +668,6 @@ def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicin
         _insert(con, "finalized_invoice_line_items", lines_done)
         _insert(con, "finalized_pricing_rule_log", logs_done)
         # The priced accounts' drafts are replaced; the others' are what they would be again.
-        con.register("accounts_to_price", pa.table({"account_id": sorted(to_price)}))
         for table in ("draft_invoice_line_items", "draft_pricing_rule_log"):
             con.execute(
                 f"""delete from billing.{table} where invoice_id in
@@ -666,7 +675,6 @@ def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicin
             )
         for table in ("draft_invoices", "priced_accounts"):
             con.execute(f"delete from billing.{table} where {TO_PRICE}")
-        con.unregister("accounts_to_price")
         _insert(con, "draft_invoices", invoices_draft)
         _insert(con, "draft_invoice_line_items", lines_draft)
         _insert(con, "draft_pricing_rule_log", logs_draft)
