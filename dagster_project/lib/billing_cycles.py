@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import calendar
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import takewhile
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -180,6 +181,30 @@ def invoice_periods(
     """
     if until.tzinfo is None:
         raise ValueError("until must be timezone-aware (the run's as-of instant)")
+    pieces = cycle_pieces(
+        spec,
+        account_id=account_id,
+        assignment_id=assignment_id,
+        plan_id=plan_id,
+        timezone=timezone,
+        effective_from=effective_from,
+        effective_until=effective_until,
+    )
+    return list(takewhile(lambda period: period.period_start < until, pieces))
+
+
+def cycle_pieces(
+    spec: BillingCycleSpec,
+    *,
+    account_id: str,
+    assignment_id: str,
+    plan_id: str,
+    timezone: str,
+    effective_from: date,
+    effective_until: date | None,
+) -> Iterator[InvoicePeriod]:
+    """The cycles, or pieces of cycles, of a plan assignment in order: to its end, or for
+    ever when it is open-ended (the caller stops at its clock)."""
     if effective_until is not None and effective_until < effective_from:
         raise ValueError(
             f"assignment {assignment_id}: effective_until {effective_until} "
@@ -189,7 +214,6 @@ def invoice_periods(
     first_day = effective_from
     after_last_day = None if effective_until is None else effective_until + timedelta(days=1)
 
-    periods: list[InvoicePeriod] = []
     cycle_start_day, cycle_end_day = cycle_dates(spec, first_day)
     while True:
         piece_start_day = max(cycle_start_day, first_day)
@@ -197,10 +221,8 @@ def invoice_periods(
             cycle_end_day if after_last_day is None else min(cycle_end_day, after_last_day)
         )
         if piece_start_day >= piece_end_day:
-            break  # the assignment ended before this cycle
+            return  # the assignment ended before this cycle
         period_start = local_midnight(piece_start_day, timezone)
-        if period_start >= until:
-            break  # this cycle (and every later one) has not begun by the as-of
         cycle_start = local_midnight(cycle_start_day, timezone)
         cycle_end = local_midnight(cycle_end_day, timezone)
         period_end = local_midnight(piece_end_day, timezone)
@@ -214,29 +236,26 @@ def invoice_periods(
             share = _fraction(_seconds(cycle_start, period_end), cycle_seconds) - _fraction(
                 _seconds(cycle_start, period_start), cycle_seconds
             )
-            periods.append(
-                InvoicePeriod(
-                    account_id=account_id,
-                    assignment_id=assignment_id,
-                    plan_id=plan_id,
-                    cycle_start=cycle_start,
-                    cycle_end=cycle_end,
-                    period_start=period_start,
-                    period_end=period_end,
-                    timezone=timezone,
-                    share=_fixed(share),
-                    period_days=_fixed(_fraction(period_seconds, _SECONDS_PER_DAY)),
-                    # Grace periods count local calendar days from the piece's end.
-                    finalizes_at=local_midnight(
-                        piece_end_day + timedelta(days=spec.grace_period_days), timezone
-                    ),
-                    is_cut=(period_start, period_end) != (cycle_start, cycle_end),
-                    period_seconds=period_seconds,
-                    cycle_seconds=cycle_seconds,
-                )
+            yield InvoicePeriod(
+                account_id=account_id,
+                assignment_id=assignment_id,
+                plan_id=plan_id,
+                cycle_start=cycle_start,
+                cycle_end=cycle_end,
+                period_start=period_start,
+                period_end=period_end,
+                timezone=timezone,
+                share=_fixed(share),
+                period_days=_fixed(_fraction(period_seconds, _SECONDS_PER_DAY)),
+                # Grace periods count local calendar days from the piece's end.
+                finalizes_at=local_midnight(
+                    piece_end_day + timedelta(days=spec.grace_period_days), timezone
+                ),
+                is_cut=(period_start, period_end) != (cycle_start, cycle_end),
+                period_seconds=period_seconds,
+                cycle_seconds=cycle_seconds,
             )
         cycle_start_day, cycle_end_day = cycle_dates(spec, cycle_end_day)
-    return periods
 
 
 _TIMESTAMP = pa.timestamp("us", tz="UTC")

@@ -84,8 +84,10 @@ def invoice_periods(
     warehouse: WarehouseResource, billing: BillingSettingsResource
 ) -> dg.MaterializeResult:
     with warehouse.connect() as con:
-        periods = write_invoice_periods(con, billing.clock())
-    return dg.MaterializeResult(metadata={"periods": periods})
+        summary = write_invoice_periods(con, billing.clock())
+    return dg.MaterializeResult(
+        metadata={"periods": summary.periods, "assignments laid out": summary.laid_out}
+    )
 
 
 @dg.op(

@@ -14,14 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, getcontext
-from functools import cache
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-import dagster_project.lib
-import rule_engine
+from dagster_project.lib.code_version import code_version
 from dagster_project.lib.gc_pause import gc_paused
 from rule_engine import RuleSpec, Slab, UsagePricing, compile_rules, load_logic
 
@@ -518,19 +515,8 @@ select account_id, occurred_at at time zone 'UTC' from catalog.wallet_transactio
 PRICING_CATALOG_TABLES = ("price_plans", "rate_cards", "rate_card_slabs", "pricing_rules")
 
 
-@cache
-def _code_version() -> str:
-    """The pricing code as text: a new release prices every account again."""
-    digest = hashlib.sha256()
-    for root in (Path(dagster_project.lib.__file__).parent, Path(rule_engine.__file__).parent):
-        for path in sorted(root.rglob("*.py")):
-            digest.update(path.relative_to(root.parent).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def _pricing_version(con) -> str:
-    digest = hashlib.sha256(_code_version().encode())
+    digest = hashlib.sha256(code_version().encode())
     for table in PRICING_CATALOG_TABLES:
         (table_hash,) = con.execute(
             f"select hash(list(r order by r)) from catalog.{table} r"
