@@ -220,6 +220,7 @@ EXPECTED_COLUMNS = {
     ],
     "currencies": ["currency", "minor_units"],
     "catalog_versions": ["catalog_version", "loaded_at"],
+    "loaded_catalog": ["catalog_version", "code_version", "tables_hash"],
 }
 
 

@@ -3,7 +3,12 @@
 import dagster as dg
 
 from dagster_project.defs.resources import BillingSettingsResource, WarehouseResource
-from dagster_project.lib.catalog import CATALOG_TABLES, load_catalog, write_catalog_tables
+from dagster_project.lib.catalog import (
+    CATALOG_TABLES,
+    catalog_is_loaded,
+    load_catalog,
+    write_catalog_tables,
+)
 
 # One asset per catalog table, keyed as dbt's sources name them (["catalog", table]).
 CATALOG_TABLE_SPECS = [
@@ -21,9 +26,14 @@ CATALOG_TABLE_SPECS = [
 )
 def pricing_catalog(warehouse: WarehouseResource, billing: BillingSettingsResource):
     catalog_dir = billing.settings().catalog
-    # A broken catalog raises CatalogError with every problem listed, before anything is written.
-    catalog = load_catalog(catalog_dir)
     with warehouse.connect() as con:
-        write_catalog_tables(con, catalog)
+        # Files, code and tables unchanged since the last load: nothing to parse or write.
+        loaded = not catalog_is_loaded(con, catalog_dir)
+        if loaded:
+            # A broken catalog raises CatalogError with every problem listed, before anything
+            # is written.
+            write_catalog_tables(con, load_catalog(catalog_dir))
     for spec in CATALOG_TABLE_SPECS:
-        yield dg.MaterializeResult(asset_key=spec.key, metadata={"catalog_dir": str(catalog_dir)})
+        yield dg.MaterializeResult(
+            asset_key=spec.key, metadata={"catalog_dir": str(catalog_dir), "reloaded": loaded}
+        )

@@ -39,7 +39,13 @@ from .models import (
     WalletTransactionType,
 )
 from .problems import CatalogError, CatalogProblem
-from .tables import CATALOG_TABLES, catalog_rows, logic_json, write_catalog_tables
+from .tables import (
+    CATALOG_TABLES,
+    catalog_is_loaded,
+    catalog_rows,
+    logic_json,
+    write_catalog_tables,
+)
 from .validate import RULE_VARIABLES, validate_catalog
 
 # The bundled demo catalog (the default when no catalog folder is given).
@@ -77,6 +83,7 @@ __all__ = [
     "UsageRateCard",
     "WalletTransaction",
     "WalletTransactionType",
+    "catalog_is_loaded",
     "catalog_files",
     "catalog_rows",
     "catalog_version",

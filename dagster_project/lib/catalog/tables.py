@@ -6,13 +6,16 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from dagster_project.lib.code_version import code_version
 from rule_engine import compile_filter, compile_key, compile_value
 
 from .currencies import MINOR_UNITS
+from .load import catalog_version
 from .models import (
     Aggregation,
     Catalog,
@@ -134,6 +137,15 @@ CATALOG_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 # older version can still name it.
 VERSIONS_TABLE = "catalog_versions"
 VERSIONS_COLUMNS = (("catalog_version", "VARCHAR"), ("loaded_at", "TIMESTAMPTZ"))
+# Bookkeeping: one row, what the catalog tables now hold was loaded from (the files' version,
+# the loading code's version) and a hash of their rows as written, so a night whose files,
+# code and tables are all unchanged skips parsing and rewriting them (catalog_is_loaded).
+LOADED_TABLE = "loaded_catalog"
+LOADED_COLUMNS = (
+    ("catalog_version", "VARCHAR"),
+    ("code_version", "VARCHAR"),
+    ("tables_hash", "VARCHAR"),
+)
 
 _ARROW_TYPES = {
     "VARCHAR": pa.string(),
@@ -343,7 +355,36 @@ def write_catalog_tables(con: Any, catalog: Catalog, *, loaded_at: datetime | No
             f"(SELECT 1 FROM {SCHEMA}.{VERSIONS_TABLE} WHERE catalog_version = ?)",
             [catalog.version, loaded_at, catalog.version],
         )
+        _create(con, LOADED_TABLE, LOADED_COLUMNS, replace=True)
+        con.execute(
+            f"INSERT INTO {SCHEMA}.{LOADED_TABLE} VALUES (?, ?, ?)",
+            [catalog.version, code_version(), _tables_hash(con)],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _tables_hash(con: Any) -> str:
+    hashes = [
+        con.execute(f"SELECT hash(list(r ORDER BY r)) FROM {SCHEMA}.{table} r").fetchone()[0]
+        for table in CATALOG_TABLES
+    ]
+    return str(hashes)
+
+
+def catalog_is_loaded(con: Any, catalog_dir: str | Path) -> bool:
+    """Whether the warehouse's catalog tables already hold the catalog at `catalog_dir`:
+    loaded from files with the same version by this code, and not changed since."""
+    root = Path(catalog_dir)
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+        [SCHEMA, LOADED_TABLE],
+    ).fetchone()[0]
+    if not exists or not root.is_dir():
+        return False
+    loaded = con.execute(
+        f"SELECT catalog_version, code_version, tables_hash FROM {SCHEMA}.{LOADED_TABLE}"
+    ).fetchall()
+    return loaded == [(catalog_version(root), code_version(), _tables_hash(con))]
