@@ -164,32 +164,17 @@ def _seconds(start: datetime, end: datetime) -> int:
 
 
 def invoice_periods(
-    spec: BillingCycleSpec,
-    *,
-    account_id: str,
-    assignment_id: str,
-    plan_id: str,
-    timezone: str,
-    effective_from: date,
-    effective_until: date | None,
-    until: datetime,
+    spec: BillingCycleSpec, *, until: datetime, **assignment
 ) -> list[InvoicePeriod]:
     """Every cycle, or piece of one, of a plan assignment that has begun by `until`.
 
-    `effective_from` and `effective_until` are the first and last local days covered
-    (`effective_until` None: open-ended); `until` is the run's as-of, timezone-aware.
+    `assignment` is cycle_pieces' keywords: account_id, assignment_id, plan_id, timezone,
+    effective_from and effective_until, the first and last local days covered (None:
+    open-ended). `until` is the run's as-of, timezone-aware.
     """
     if until.tzinfo is None:
         raise ValueError("until must be timezone-aware (the run's as-of instant)")
-    pieces = cycle_pieces(
-        spec,
-        account_id=account_id,
-        assignment_id=assignment_id,
-        plan_id=plan_id,
-        timezone=timezone,
-        effective_from=effective_from,
-        effective_until=effective_until,
-    )
+    pieces = cycle_pieces(spec, **assignment)
     return list(takewhile(lambda period: period.period_start < until, pieces))
 
 
