@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import takewhile
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -172,10 +171,22 @@ def invoice_periods(
     effective_from and effective_until, the first and last local days covered (None:
     open-ended). `until` is the run's as-of, timezone-aware.
     """
+    return periods_and_next_start(spec, until=until, **assignment)[0]
+
+
+def periods_and_next_start(
+    spec: BillingCycleSpec, *, until: datetime, **assignment
+) -> tuple[list[InvoicePeriod], datetime | None]:
+    """invoice_periods, and where the assignment's first piece not begun by `until` begins
+    (None: the assignment ends before one does)."""
     if until.tzinfo is None:
         raise ValueError("until must be timezone-aware (the run's as-of instant)")
-    pieces = cycle_pieces(spec, **assignment)
-    return list(takewhile(lambda period: period.period_start < until, pieces))
+    periods = []
+    for period in cycle_pieces(spec, **assignment):
+        if period.period_start >= until:
+            return periods, period.period_start
+        periods.append(period)
+    return periods, None
 
 
 def cycle_pieces(

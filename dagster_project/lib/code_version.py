@@ -1,5 +1,5 @@
 """The billing code as one hash: stored beside what it computed, so a new release computes
-it again (billing.priced_accounts, billing.invoice_period_layouts)."""
+it again (billing.priced_accounts, billing.invoice_period_layouts, catalog.loaded_catalog)."""
 
 from __future__ import annotations
 

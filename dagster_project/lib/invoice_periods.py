@@ -19,11 +19,14 @@ import pyarrow as pa
 from dagster_project.lib.billing_cycles import (
     BillingCycleSpec,
     InvoicePeriod,
-    cycle_pieces,
     cycles_table,
+    periods_and_next_start,
 )
 from dagster_project.lib.code_version import code_version
-from dagster_project.lib.invoicing.warehouse import ensure_billing_tables
+from dagster_project.lib.invoicing.warehouse import (
+    INVOICE_PERIOD_LAYOUTS_COLUMNS,
+    ensure_billing_tables,
+)
 
 # Events may be dated up to a day after the run's clock (SEMANTICS 2), so periods are laid
 # out that far; the invoice models keep those not yet begun only when they have events.
@@ -42,24 +45,6 @@ join catalog.price_plans p using (plan_id)
 order by a.account_id, a.effective_from
 """
 
-# Bookkeeping, not an output: per assignment, what its stored pieces were laid out from, up
-# to which horizon, and where its first piece not laid out begins (NULL: it has none).
-LAYOUT_COLUMNS = {
-    "assignment_id": "varchar",
-    "inputs_hash": "varchar",
-    "code_version": "varchar",
-    "laid_out_until": "timestamptz",
-    "next_period_start": "timestamptz",
-}
-_UTC = pa.timestamp("us", tz="UTC")
-LAYOUT_TYPES = {
-    "assignment_id": pa.string(),
-    "inputs_hash": pa.string(),
-    "code_version": pa.string(),
-    "laid_out_until": _UTC,
-    "next_period_start": _UTC,
-}
-
 
 @dataclass(frozen=True)
 class InvoicePeriodsSummary:
@@ -68,6 +53,7 @@ class InvoicePeriodsSummary:
 
 
 def _stored_layouts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    """billing.invoice_period_layouts by assignment, while the periods it describes exist."""
     (has_periods,) = con.execute(
         "select count(*) from duckdb_tables() "
         "where schema_name = 'billing' and table_name = 'invoice_periods'"
@@ -77,8 +63,7 @@ def _stored_layouts(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     return {
         row[0]: row[1:]
         for row in con.execute(
-            "select assignment_id, inputs_hash, code_version, laid_out_until, "
-            "next_period_start from billing.invoice_period_layouts"
+            f"select {', '.join(INVOICE_PERIOD_LAYOUTS_COLUMNS)} from billing.invoice_period_layouts"
         ).fetchall()
     }
 
@@ -94,20 +79,16 @@ def _lay_out(row: tuple, until: datetime) -> tuple[list[InvoicePeriod], datetime
         anchor_weekday=anchor_weekday or 1,
         grace_period_days=grace_days or 0,
     )
-    periods = []
-    for period in cycle_pieces(
+    return periods_and_next_start(
         spec,
+        until=until,
         account_id=account_id,
         assignment_id=assignment_id,
         plan_id=plan_id,
         timezone=timezone,
         effective_from=effective_from,
         effective_until=effective_until,
-    ):
-        if period.period_start >= until:
-            return periods, period.period_start
-        periods.append(period)
-    return periods, None
+    )
 
 
 def write_invoice_periods(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicePeriodsSummary:
@@ -115,8 +96,6 @@ def write_invoice_periods(con: duckdb.DuckDBPyConnection, as_of: datetime) -> In
     until = as_of + LOOKAHEAD
     version = code_version()
     ensure_billing_tables(con)
-    body = ", ".join(f"{name} {kind}" for name, kind in LAYOUT_COLUMNS.items())
-    con.execute(f"create table if not exists billing.invoice_period_layouts ({body})")
     stored = _stored_layouts(con)
 
     periods: list[InvoicePeriod] = []
@@ -143,15 +122,9 @@ def write_invoice_periods(con: duckdb.DuckDBPyConnection, as_of: datetime) -> In
 
     con.register("new_invoice_periods", cycles_table(periods))
     con.register("kept_assignments", pa.table({"assignment_id": kept}))
-    columns = list(zip(*layouts, strict=True)) or [()] * len(LAYOUT_COLUMNS)
+    columns = list(zip(*layouts, strict=True)) or [()] * len(INVOICE_PERIOD_LAYOUTS_COLUMNS)
     con.register(
-        "new_layouts",
-        pa.table(
-            {
-                name: pa.array(values, type=LAYOUT_TYPES[name])
-                for name, values in zip(LAYOUT_COLUMNS, columns, strict=True)
-            }
-        ),
+        "new_layouts", pa.table(dict(zip(INVOICE_PERIOD_LAYOUTS_COLUMNS, columns, strict=True)))
     )
     kept_rows = (
         """union all by name
@@ -175,9 +148,8 @@ def write_invoice_periods(con: duckdb.DuckDBPyConnection, as_of: datetime) -> In
             order by p.account_id, p.period_start, p.assignment_id
             """
         )
-        con.execute(
-            "create or replace table billing.invoice_period_layouts as select * from new_layouts"
-        )
+        con.execute("delete from billing.invoice_period_layouts")
+        con.execute("insert into billing.invoice_period_layouts select * from new_layouts")
         con.commit()
     except BaseException:
         con.rollback()

@@ -51,3 +51,10 @@ def copy_warehouse(warehouse: Path | str, target: Path | str) -> None:
     wal = warehouse.with_name(warehouse.name + ".wal")
     if wal.exists():  # a run that crashed leaves its last transactions in the WAL
         shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+
+
+def table_rows_hash(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """A hash of a table's rows whatever their order: the same rows, the same hash (DuckDB's
+    `hash`, so only within one DuckDB version: a new one merely recomputes what it guards)."""
+    (value,) = con.execute(f"select hash(list(r order by r)) from {table} r").fetchone()
+    return str(value)

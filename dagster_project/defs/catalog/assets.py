@@ -28,12 +28,12 @@ def pricing_catalog(warehouse: WarehouseResource, billing: BillingSettingsResour
     catalog_dir = billing.settings().catalog
     with warehouse.connect() as con:
         # Files, code and tables unchanged since the last load: nothing to parse or write.
-        loaded = not catalog_is_loaded(con, catalog_dir)
-        if loaded:
+        reloaded = not catalog_is_loaded(con, catalog_dir)
+        if reloaded:
             # A broken catalog raises CatalogError with every problem listed, before anything
             # is written.
             write_catalog_tables(con, load_catalog(catalog_dir))
     for spec in CATALOG_TABLE_SPECS:
         yield dg.MaterializeResult(
-            asset_key=spec.key, metadata={"catalog_dir": str(catalog_dir), "reloaded": loaded}
+            asset_key=spec.key, metadata={"catalog_dir": str(catalog_dir), "reloaded": reloaded}
         )

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from dagster_project.lib.code_version import code_version
+from dagster_project.lib.warehouse import table_rows_hash
 from rule_engine import compile_filter, compile_key, compile_value
 
 from .currencies import MINOR_UNITS
@@ -367,11 +368,7 @@ def write_catalog_tables(con: Any, catalog: Catalog, *, loaded_at: datetime | No
 
 
 def _tables_hash(con: Any) -> str:
-    hashes = [
-        con.execute(f"SELECT hash(list(r ORDER BY r)) FROM {SCHEMA}.{table} r").fetchone()[0]
-        for table in CATALOG_TABLES
-    ]
-    return str(hashes)
+    return ";".join(table_rows_hash(con, f"{SCHEMA}.{table}") for table in CATALOG_TABLES)
 
 
 def catalog_is_loaded(con: Any, catalog_dir: str | Path) -> bool:

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from dagster_project.lib.code_version import code_version
 from dagster_project.lib.gc_pause import gc_paused
+from dagster_project.lib.warehouse import table_rows_hash
 from rule_engine import RuleSpec, Slab, UsagePricing, compile_rules, load_logic
 
 from .build import build_invoices, prior_state_from_ledgers
@@ -136,7 +137,23 @@ PRICED_ACCOUNTS_COLUMNS = {
 }
 
 
-STORED_TABLES = {**BILLING_TABLES, "priced_accounts": PRICED_ACCOUNTS_COLUMNS}
+# Bookkeeping of billing.invoice_periods (lib/invoice_periods.py): per assignment, what its
+# stored pieces were laid out from, up to which horizon, and where its first piece not laid
+# out begins (NULL: it has none).
+INVOICE_PERIOD_LAYOUTS_COLUMNS = {
+    "assignment_id": "varchar",
+    "inputs_hash": "varchar",
+    "code_version": "varchar",
+    "laid_out_until": "timestamptz",
+    "next_period_start": "timestamptz",
+}
+
+
+STORED_TABLES = {
+    **BILLING_TABLES,
+    "priced_accounts": PRICED_ACCOUNTS_COLUMNS,
+    "invoice_period_layouts": INVOICE_PERIOD_LAYOUTS_COLUMNS,
+}
 
 
 def ensure_billing_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -518,10 +535,7 @@ PRICING_CATALOG_TABLES = ("price_plans", "rate_cards", "rate_card_slabs", "prici
 def _pricing_version(con) -> str:
     digest = hashlib.sha256(code_version().encode())
     for table in PRICING_CATALOG_TABLES:
-        (table_hash,) = con.execute(
-            f"select hash(list(r order by r)) from catalog.{table} r"
-        ).fetchone()
-        digest.update(f"{table}:{table_hash};".encode())
+        digest.update(f"{table}:{table_rows_hash(con, f'catalog.{table}')};".encode())
     return digest.hexdigest()
 
 
