@@ -8,10 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 from pydantic import PrivateAttr
 
+from dagster_project.lib.dbt_in_process import in_process_invocations
 from dagster_project.lib.run_lock import acquire_run_lock, release_run_lock
 from dagster_project.lib.warehouse import connect_warehouse
 from dagster_project.settings import Settings, parse_as_of
@@ -92,7 +93,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class TallyhouseDbtResource(DbtCliResource):
-    """dagster-dbt's dbt resource without two costs it pays before every dbt step:
+    """dagster-dbt's dbt resource, its commands run in this process on DuckDB
+    (lib/dbt_in_process.py: no dbt process to start, import and load per step), and without
+    two costs it pays before every dbt step:
     - a `dbt --version` subprocess (a Python start-up and a dbt import, ~2 s): the dbt that
       runs is the dbt-core installed next to us, so its version is read from the package;
     - a dbt adapter built in this process (dbt's profile, project and macros, ~0.9 s): it
@@ -106,3 +109,9 @@ class TallyhouseDbtResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - dagster-dbt's signature
         return None
+
+    def cli(self, args, **kwargs) -> DbtCliInvocation:
+        if Settings.from_env().target != "duckdb":
+            return super().cli(args, **kwargs)
+        with in_process_invocations():
+            return super().cli(args, **kwargs)

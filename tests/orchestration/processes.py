@@ -7,24 +7,6 @@ import os
 import socket
 import time
 import urllib.request
-from pathlib import Path
-
-
-def group_commands(pgid: int) -> list[str]:
-    """Command lines of the live processes in a process group."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            stat = (proc / "stat").read_text()
-            # Fields after the ")" that ends the command name: state, ppid, pgrp, ...
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (OSError, ValueError):
-            continue
-    return found
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str):
