@@ -1,5 +1,6 @@
 """Dagster resources: the one warehouse connection, the run's billing settings, and dbt."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -111,7 +112,11 @@ class TallyhouseDbtResource(DbtCliResource):
         return None
 
     def cli(self, args, **kwargs) -> DbtCliInvocation:
-        if Settings.from_env().target != "duckdb":
+        settings = Settings.from_env()
+        if settings.target != "duckdb":
             return super().cli(args, **kwargs)
+        # dbt opens the file the Python steps open: in this process the profile's relative
+        # default would resolve from the run's directory, not from dbt_project/.
+        os.environ["TALLYHOUSE_WAREHOUSE"] = str(settings.warehouse.resolve())
         with in_process_invocations():
             return super().cli(args, **kwargs)

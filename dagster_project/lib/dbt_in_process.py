@@ -14,9 +14,12 @@ process would have printed. dbt runs on a thread of its own and its events are q
 Dagster records each model as it finishes, as with a process.
 
 What a process gave for free, done here by hand:
-- dbt reads its settings (`DBT_*`, `TALLYHOUSE_*`) from the environment and the profile's
-  default paths from the working directory: both are set as for the child process for the
-  duration of the command, then restored; one command at a time per process (a lock);
+- dbt reads its settings (`DBT_*`, `TALLYHOUSE_*`) from the environment: it is set as for the
+  child process for the duration of the command, then restored; one command at a time per
+  process (a lock). The working directory is not changed (dagster-dbt changes it back while
+  dbt runs): dbt's own folders, given relative to the project, are made absolute, and the
+  profile's paths resolve from this process's directory, as the Python steps' do (the dbt
+  resource passes the warehouse as an absolute path, defs/resources.py);
 - a process's exit closed the DuckDB file: dbt-duckdb keeps its database open for the next
   command, so it is closed after each one (the next Python step opens the file itself, and
   DuckDB refuses a second open of one file with another configuration in one process);
@@ -100,7 +103,7 @@ class InProcessDbt:
     def _run(self, env: dict[str, str], cwd: Path) -> None:
         returncode = EXIT_DBT_FAILED
         try:
-            with _DBT_LOCK, _process_state(_quiet_console(env), cwd):
+            with _DBT_LOCK, _environment(_as_for_the_process(env, cwd)):
                 try:
                     from dbt.cli.main import dbtRunner
 
@@ -156,25 +159,27 @@ def close_dbt_duckdb() -> None:
             env.close()
 
 
-def _quiet_console(env: Mapping[str, str]) -> dict[str, str]:
-    """The command's environment with dbt's console logger off and its file log as the
-    process would have kept it (dbt's file level follows --log-level unless given)."""
+# dbt's folders, which the process would have resolved from its working directory.
+_DBT_PATHS = ("DBT_TARGET_PATH", "DBT_LOG_PATH", "DBT_PROJECT_DIR", "DBT_PROFILES_DIR")
+
+
+def _as_for_the_process(env: Mapping[str, str], cwd: Path) -> dict[str, str]:
+    """The command's environment: dbt's folders absolute, dbt's console logger off and its
+    file log as the process would have kept it (the file level follows --log-level)."""
     file_level = env.get("DBT_LOG_LEVEL_FILE") or env.get("DBT_LOG_LEVEL") or "debug"
-    return {**env, "DBT_LOG_LEVEL": "none", "DBT_LOG_LEVEL_FILE": file_level}
+    paths = {name: str(cwd / env[name]) for name in _DBT_PATHS if env.get(name)}
+    return {**env, **paths, "DBT_LOG_LEVEL": "none", "DBT_LOG_LEVEL_FILE": file_level}
 
 
 @contextmanager
-def _process_state(env: Mapping[str, str], cwd: Path) -> Iterator[None]:
-    """This process's environment and working directory as the child process's would have
-    been, restored afterwards."""
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment as the child process's would have been, restored
+    afterwards."""
     saved = {name: os.environ.get(name) for name in env}
-    previous_dir = os.getcwd()
     os.environ.update(env)
-    os.chdir(cwd)
     try:
         yield
     finally:
-        os.chdir(previous_dir)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

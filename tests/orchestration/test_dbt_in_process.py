@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -151,3 +152,20 @@ def test_dbts_own_console_stays_quiet(warehouse, tmp_path, capsys):
     assert sum("Running with dbt=" in line for line in printed) == 1
     # dbt's file log keeps the debug events the console leaves out.
     assert '"level": "debug"' in (tmp_path / "target" / "dbt.log").read_text()
+
+
+def test_dbts_folders_given_relative_to_the_project_stay_there(warehouse, tmp_path, monkeypatch):
+    # The nightly run names dbt's target folder relative to the project (dbt_project/target);
+    # a dbt process ran from there, this process runs from wherever it was started.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    target = tmp_path / "dbt_target"
+    relative = Path(os.path.relpath(target, tallyhouse_dbt.project_dir))
+    invocation = TallyhouseDbtResource(project_dir=tallyhouse_dbt).cli(
+        ["run", "--select", "stg_catalog__accounts"], target_path=relative
+    )
+    assert invocation.wait().is_successful()
+    assert "stg_catalog__accounts" in (target / "dbt.log").read_text()
+    assert list(target.rglob("stg_catalog__accounts.sql"))  # the compiled model
+    assert not any(elsewhere.iterdir())
