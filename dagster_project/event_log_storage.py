@@ -6,10 +6,11 @@ with an fsync for every event it stores, and an asset event writes to the run's 
 cross-run index shard. A night stores ~700 events, most of them dbt's asset checks and outputs:
 that plumbing cost several seconds of a night with nothing to bill (bench/profile.md). Here:
 
-- one engine per shard is kept, so SQLAlchemy sets up its dialect once;
-- the index shard (`index.db`) keeps its connection in a pool between events;
-- run shards still close theirs after every write: the last close checkpoints the WAL into
-  `<run_id>.db`, the file the webserver watches to stream a running job's events;
+- one engine per shard is kept, so SQLAlchemy sets up its dialect once, and each keeps its
+  connection in a pool between events (no file opened and closed per event);
+- a run shard checkpoints its write-ahead log into `<run_id>.db` after every use (a passive
+  checkpoint: nothing to do after a read): the webserver streams a running job's events by
+  watching that file change, which Dagster's class got from closing its last connection;
 - commits use `synchronous=NORMAL`, which in WAL mode skips the fsync of each commit. A power
   cut can lose a run's last events, never corrupt the file; billing's record is the warehouse.
 
@@ -30,7 +31,7 @@ from dagster._core.storage.event_log.sqlite import sqlite_event_log as dagster_s
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import QueuePool
 
 # Engines kept per storage: the running job's shard and the index, plus the runs a webserver
 # has open; older ones are disposed.
@@ -65,15 +66,12 @@ class SqliteEventLogStorage(dagster_sqlite.SqliteEventLogStorage):
         if engine is not None:
             self._engines.move_to_end(shard)
             return engine
-        pool: dict[str, Any] = (
-            {"poolclass": QueuePool, "pool_size": 1, "max_overflow": 2}
-            if shard == dagster_sqlite.INDEX_SHARD_NAME
-            else {"poolclass": NullPool}
-        )
         engine = sa.create_engine(
             self.conn_string_for_shard(shard),
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
-            **pool,
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=2,
         )
         sa.event.listen(engine, "connect", _synchronous_normal)
         self._engines[shard] = engine
@@ -89,8 +87,11 @@ class SqliteEventLogStorage(dagster_sqlite.SqliteEventLogStorage):
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
+            with engine.connect() as conn:
+                with conn.begin():
+                    yield conn
+                if shard != dagster_sqlite.INDEX_SHARD_NAME:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def has_table(self, table_name: str) -> bool:
         engine = self.engine_for_shard(dagster_sqlite.INDEX_SHARD_NAME)

@@ -92,7 +92,9 @@ class InProcessDbt:
         self.args = list(args)
         self.returncode: int | None = None
         # The events the process would have printed: its console's level and above.
-        self._levels = _LEVELS[_LEVELS.index(env.get("DBT_LOG_LEVEL", "info").lower()) :]
+        # (An unknown level leaves dbt to refuse it with its own message.)
+        level = env.get("DBT_LOG_LEVEL", "info").lower()
+        self._levels = _LEVELS[_LEVELS.index(level if level in _LEVELS else "info") :]
         self._lines: queue.SimpleQueue = queue.SimpleQueue()
         self.stdout = _OutputLines(self._lines)
         self._thread = threading.Thread(

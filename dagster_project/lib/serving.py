@@ -5,11 +5,18 @@ Publishing writes a complete new file next to the old one and renames it over th
 (`os.replace`, atomic on one filesystem). A reader that already opened the old file keeps
 reading the old version until it reconnects; a run that fails before this step, or while
 copying, leaves the served file untouched.
+
+The new file starts as a copy of the served one, and only the tables whose columns or rows
+changed since are copied again from the warehouse (`main.snapshot_tables` keeps the hash of
+each served table's rows): a night with nothing new rewrites nothing but the run's row in
+`snapshot_info`. A served file without those hashes (an older release's), or with as much
+free space as data (tables copied again leave their old blocks free), is rewritten whole.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,11 +24,15 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.lib.warehouse import table_rows_hash
+
 MARTS_SCHEMA = "marts"
 # Lineage below the marts that the finance drill-down reads (invoice line → its events with
 # the share of the line each one carries, SEMANTICS 18-19), served under the same name.
 LINEAGE_TABLES = (("intermediate", "int_event_revenue_attributions"),)
 INFO_TABLE = "snapshot_info"  # main.snapshot_info: one row describing the published run
+# main.snapshot_tables: each served table with the hash of its columns and rows as copied.
+TABLES_TABLE = "snapshot_tables"
 
 
 class ServingError(Exception):
@@ -33,6 +44,7 @@ class PublishedSnapshot:
     path: Path
     tables: tuple[str, ...]
     published_at: datetime
+    copied: tuple[str, ...]  # the tables copied from the warehouse; the others were kept
 
 
 def _quote(identifier: str) -> str:
@@ -84,20 +96,34 @@ def publish_snapshot(
     published_at = datetime.now(UTC)
     attached = False
     try:
+        hashes = {table: table_rows_hash(con, _name(table)) for table in tables}
+        previous = _previous_hashes(con, serving)
+        if previous:
+            shutil.copyfile(serving, staging)
         con.execute(f"ATTACH {_literal(str(staging))} AS {alias}")
         attached = True
+        kept = {table for table in tables if previous.get(table) == hashes[table]}
+        for schema, name in _served_in(con, alias) if previous else ():
+            if (schema, name) not in kept:
+                con.execute(f"DROP TABLE {alias}.{_name((schema, name))}")
         for schema in sorted({schema for schema, _ in tables}):
-            con.execute(f"CREATE SCHEMA {alias}.{_quote(schema)}")
-        for schema, name in tables:
-            con.execute(
-                f"CREATE TABLE {alias}.{_quote(schema)}.{_quote(name)} AS "
-                f"SELECT * FROM {_quote(schema)}.{_quote(name)}"
-            )
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
+        copied = [table for table in tables if table not in kept]
+        for table in copied:
+            con.execute(f"CREATE TABLE {alias}.{_name(table)} AS SELECT * FROM {_name(table)}")
         con.execute(
-            f"CREATE TABLE {alias}.main.{INFO_TABLE} AS SELECT "
+            f"CREATE OR REPLACE TABLE {alias}.main.{INFO_TABLE} AS SELECT "
             "CAST(? AS TIMESTAMPTZ) AS published_at, CAST(? AS TIMESTAMPTZ) AS run_clock, "
             "CAST(? AS INTEGER) AS served_tables",
             [published_at, run_clock, len(tables)],
+        )
+        con.execute(
+            f"CREATE OR REPLACE TABLE {alias}.main.{TABLES_TABLE} "
+            "(table_schema VARCHAR, table_name VARCHAR, rows_hash VARCHAR)"
+        )
+        con.executemany(
+            f"INSERT INTO {alias}.main.{TABLES_TABLE} VALUES (?, ?, ?)",
+            [[schema, name, hashes[(schema, name)]] for schema, name in tables],
         )
         con.execute(f"CHECKPOINT {alias}")
         con.execute(f"DETACH {alias}")
@@ -119,7 +145,50 @@ def publish_snapshot(
         path=serving,
         tables=tuple(f"{schema}.{name}" for schema, name in tables),
         published_at=published_at,
+        copied=tuple(f"{schema}.{name}" for schema, name in copied),
     )
+
+
+def _name(table: tuple[str, str]) -> str:
+    schema, name = table
+    return f"{_quote(schema)}.{_quote(name)}"
+
+
+def _served_in(con: duckdb.DuckDBPyConnection, alias: str) -> list[tuple[str, str]]:
+    """The served tables a snapshot file holds (not its own two `main` tables)."""
+    rows = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = ? "
+        "and schema_name <> 'main'",
+        [alias],
+    ).fetchall()
+    return [tuple(row) for row in rows]
+
+
+def _previous_hashes(con: duckdb.DuckDBPyConnection, serving: Path) -> dict[tuple[str, str], str]:
+    """The served file's table hashes, when it is one this release can build on; else {}
+    (no file, an older release's, unreadable, or half free space: rewritten whole)."""
+    if not serving.exists():
+        return {}
+    alias = "serving_previous"
+    try:
+        con.execute(f"ATTACH {_literal(str(serving))} AS {alias} (READ_ONLY)")
+    except duckdb.Error:
+        return {}
+    try:
+        free, total = con.execute(
+            "select free_blocks, total_blocks from pragma_database_size() where database_name = ?",
+            [alias],
+        ).fetchone()
+        if free * 2 > total:
+            return {}
+        rows = con.execute(
+            f"select table_schema, table_name, rows_hash from {alias}.main.{TABLES_TABLE}"
+        ).fetchall()
+    except duckdb.Error:
+        return {}
+    finally:
+        con.execute(f"DETACH {alias}")
+    return {(schema, name): rows_hash for schema, name, rows_hash in rows}
 
 
 def _fsync(path: Path) -> None:

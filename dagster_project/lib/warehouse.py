@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,7 +55,11 @@ def copy_warehouse(warehouse: Path | str, target: Path | str) -> None:
 
 
 def table_rows_hash(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """A hash of a table's rows whatever their order: the same rows, the same hash (DuckDB's
-    `hash`, so only within one DuckDB version: a new one merely recomputes what it guards)."""
-    (value,) = con.execute(f"select hash(list(r order by r)) from {table} r").fetchone()
-    return str(value)
+    """A hash of a table's columns and rows whatever the rows' order: the same columns and
+    rows, the same hash. The rows' part is the count and the sum of each row's hash, so no
+    sort (a tenth of the time of hashing the sorted rows); DuckDB's `hash`, so only within one
+    DuckDB version: a new one merely recomputes what it guards."""
+    columns = con.execute(f"describe {table}").fetchall()
+    rows, total = con.execute(f"select count(*), sum(hash(r)::hugeint) from {table} r").fetchone()
+    described = ",".join(f"{name} {type_}" for name, type_, *_ in columns)
+    return hashlib.sha256(f"{described}|{rows}|{total}".encode()).hexdigest()

@@ -9,6 +9,8 @@ from decimal import Decimal
 import dagster as dg
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dagster_project.lib.serving import ServingError, publish_snapshot, snapshot_version
 
@@ -137,3 +139,140 @@ def test_the_app_notices_a_new_snapshot(app_env, tmp_path, monkeypatch):
     con.close()
     at.run()
     assert metrics(at) == {"Cost incurred (USD)": "11.30 USD"}
+
+
+def _served(path) -> dict[str, list[tuple]]:
+    """Every served table of a snapshot file, with its sorted rows."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where schema_name <> 'main' order by 1"
+        ).fetchall()
+        return {n: con.execute(f"select * from {n} order by all").fetchall() for (n,) in names}
+    finally:
+        con.close()
+
+
+def _blocks(path) -> tuple[int, int]:
+    """A DuckDB file's free and used blocks."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select free_blocks, used_blocks from pragma_database_size()").fetchone()
+    finally:
+        con.close()
+
+
+def test_a_second_publish_keeps_unchanged_tables_and_copies_changed_ones(tmp_path):
+    serving = tmp_path / "serving.duckdb"
+    con = _warehouse(tmp_path / "warehouse.duckdb")
+    first = publish_snapshot(con, serving, run_clock=CLOCK)
+    assert set(first.copied) == set(first.tables)  # no snapshot yet: everything copied
+
+    later = datetime(2026, 11, 22, tzinfo=UTC)
+    again = publish_snapshot(con, serving, run_clock=later)
+    assert again.copied == ()
+    served = duckdb.connect(str(serving), read_only=True)
+    assert served.execute("select run_clock from main.snapshot_info").fetchall() == [(later,)]
+    served.close()
+
+    con.execute("update marts.fct_invoices set total = 12.00")
+    changed = publish_snapshot(con, serving, run_clock=later)
+    # The view reads the invoices, but its rows (invoice ids) did not change.
+    assert changed.copied == ("marts.fct_invoices",)
+    assert _served(serving)["marts.fct_invoices"] == [("inv_1", Decimal("12"))]
+
+    # Columns changed, rows not (an empty table, retyped by a new release): copied again.
+    con.execute("delete from intermediate.int_event_revenue_attributions")
+    publish_snapshot(con, serving, run_clock=later)
+    con.execute("drop table intermediate.int_event_revenue_attributions")
+    con.execute("create table intermediate.int_event_revenue_attributions (event_id integer)")
+    retyped = publish_snapshot(con, serving, run_clock=later)
+    assert retyped.copied == ("intermediate.int_event_revenue_attributions",)
+    served = duckdb.connect(str(serving), read_only=True)
+    assert served.execute(
+        "select data_type from information_schema.columns where column_name = 'event_id'"
+    ).fetchall() == [("INTEGER",)]
+    served.close()
+
+
+def test_a_mart_no_longer_in_the_warehouse_leaves_the_snapshot(tmp_path):
+    serving = tmp_path / "serving.duckdb"
+    con = _warehouse(tmp_path / "warehouse.duckdb")
+    con.execute("create table marts.fct_retired as select 1 as x")
+    publish_snapshot(con, serving, run_clock=CLOCK)
+    assert "marts.fct_retired" in _served(serving)
+    con.execute("drop table marts.fct_retired")
+    publish_snapshot(con, serving, run_clock=CLOCK)
+    assert "marts.fct_retired" not in _served(serving)
+
+
+def test_a_snapshot_without_hashes_or_with_half_free_space_is_rewritten_whole(tmp_path):
+    serving = tmp_path / "serving.duckdb"
+    con = _warehouse(tmp_path / "warehouse.duckdb")
+    publish_snapshot(con, serving, run_clock=CLOCK)
+    # An older release's snapshot: no table hashes.
+    old = duckdb.connect(str(serving))
+    old.execute("drop table main.snapshot_tables")
+    old.close()
+    assert set(publish_snapshot(con, serving, run_clock=CLOCK).copied) == {
+        "marts.fct_invoices",
+        "marts.rpt_late_usage",
+        "intermediate.int_event_revenue_attributions",
+    }
+    # A table copied again leaves its old blocks free (DuckDB reuses them for the next copy);
+    # when a mart shrinks, more of the file is free than used, and the next publish writes a
+    # compact file.
+    con.execute("create table marts.fct_big as select random() as x from range(2000000)")
+    publish_snapshot(con, serving, run_clock=CLOCK)
+    con.execute("create or replace table marts.fct_big as select 1.0 as x")
+    assert publish_snapshot(con, serving, run_clock=CLOCK).copied == ("marts.fct_big",)
+    free, used = _blocks(serving)
+    assert free > used
+    whole = publish_snapshot(con, serving, run_clock=CLOCK)
+    assert len(whole.copied) == 4
+    assert _blocks(serving)[0] == 0
+    assert _served(serving)["marts.fct_big"] == [(Decimal("1.0"),)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["fct_a", "fct_b", "fct_c"]),
+            st.sampled_from(["insert", "delete", "update", "recreate", "drop"]),
+        ),
+        max_size=12,
+    )
+)
+def test_the_snapshot_always_equals_the_warehouse_marts(tmp_path_factory, edits):
+    """Whatever the nights change, table by table, the published snapshot holds exactly the
+    warehouse's served tables and rows, as a snapshot written whole would."""
+    folder = tmp_path_factory.mktemp("nights")
+    serving = folder / "serving.duckdb"
+    con = _warehouse(folder / "warehouse.duckdb")
+    for name in ("fct_a", "fct_b", "fct_c"):
+        con.execute(f"create table marts.{name} as select range as k, 'x' as v from range(3)")
+    publish_snapshot(con, serving, run_clock=CLOCK)
+    for night, (name, edit) in enumerate(edits):
+        exists = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
+            [name],
+        ).fetchone()[0]
+        if edit == "drop" and exists:
+            con.execute(f"drop table marts.{name}")
+        elif edit == "recreate" or not exists:  # other columns' types: 'x' became 1.5
+            con.execute(f"create or replace table marts.{name} as select {night} as k, 1.5 as v")
+        elif edit == "insert":
+            con.execute(
+                f"insert into marts.{name} select coalesce(max(k), 0) + 1, any_value(v) "
+                f"from marts.{name}"
+            )
+        elif edit == "delete":
+            con.execute(f"delete from marts.{name} where k = (select min(k) from marts.{name})")
+        else:
+            con.execute(f"update marts.{name} set k = k + 100")
+        publish_snapshot(con, serving, run_clock=CLOCK)
+        whole = folder / f"whole-{night}.duckdb"
+        publish_snapshot(con, whole, run_clock=CLOCK)  # no previous file: written whole
+        assert _served(serving) == _served(whole)
