@@ -36,7 +36,6 @@ metastore) belongs in a process that ends with the command.
 from __future__ import annotations
 
 import json
-import os
 import queue
 import subprocess
 import threading
@@ -46,6 +45,8 @@ from pathlib import Path
 
 import dagster_dbt.core.resource as dagster_dbt_resource
 from dagster_dbt import DbtCliInvocation
+
+from dagster_project.lib.environment import environment
 
 # One dbt command at a time in this process: dbt's flags, adapters and event loggers are
 # process-wide, as are the environment and working directory set for it.
@@ -105,7 +106,7 @@ class InProcessDbt:
     def _run(self, env: dict[str, str], cwd: Path) -> None:
         returncode = EXIT_DBT_FAILED
         try:
-            with _DBT_LOCK, _environment(_as_for_the_process(env, cwd)):
+            with _DBT_LOCK, environment(_as_for_the_process(env, cwd)):
                 try:
                     from dbt.cli.main import dbtRunner
 
@@ -171,22 +172,6 @@ def _as_for_the_process(env: Mapping[str, str], cwd: Path) -> dict[str, str]:
     file_level = env.get("DBT_LOG_LEVEL_FILE") or env.get("DBT_LOG_LEVEL") or "debug"
     paths = {name: str(cwd / env[name]) for name in _DBT_PATHS if env.get(name)}
     return {**env, **paths, "DBT_LOG_LEVEL": "none", "DBT_LOG_LEVEL_FILE": file_level}
-
-
-@contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    """This process's environment as the child process's would have been, restored
-    afterwards."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class InProcessDbtCliInvocation(DbtCliInvocation):

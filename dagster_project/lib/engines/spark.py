@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.lib.dbt import DBT_PROJECT_DIR
+from dagster_project.lib.environment import environment
 
 # The schemas the Python assets write (dbt sources, dbt_project/models/staging/_sources.yml).
 SOURCE_SCHEMAS = ("raw", "catalog", "billing")
@@ -196,20 +197,6 @@ def _meters_in_spark_sql(con: duckdb.DuckDBPyConnection) -> str:
     return "select * from usage_meters_spark"
 
 
-@contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def dbt_on_spark(args: list[str], *, spark_dir: Path, as_of: datetime) -> None:
     """One dbt command against the local Spark session, in this process."""
     from dbt.cli.main import dbtRunner
@@ -220,7 +207,7 @@ def dbt_on_spark(args: list[str], *, spark_dir: Path, as_of: datetime) -> None:
         "TALLYHOUSE_SPARK_DIR": str(spark_dir),
         "TALLYHOUSE_AS_OF": as_of.isoformat(),
     }
-    with _env(env):
+    with environment(env):
         result = dbtRunner().invoke(
             [
                 *args,
