@@ -2,7 +2,8 @@
 
 The pipeline runs as `tallyhouse run` in a child process and the reference as
 `python bench/reference.py` in another, each timed by wall clock with the peak resident
-memory of its whole process tree (dbt runs as a grandchild), sampled from /proc.
+memory of its whole process tree (dbt runs in the run's process on DuckDB, as a grandchild on
+Spark), sampled from /proc.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def render(results: dict) -> str:
         "`--smoke` for the 1k-event check the test suite runs). Each figure is the median of",
         "the runs in one invocation; the reference runs in the same invocation, so the ratio",
         "pipeline / reference cancels most machine noise. Peak RSS is the whole process tree",
-        "(dbt runs as a child), sampled from /proc every 0.25 s. Catalog: 10,000 accounts",
+        "(dbt runs inside the run's process; on Spark, as a child), sampled from /proc every "
+        "0.25 s. Catalog: 10,000 accounts",
         "unless the accounts column says otherwise,",
         f"DuckDB memory limit {machine.get('memory_limit', '?')} (`TALLYHOUSE_MEMORY_LIMIT`),",
         f"{machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}, measured "
