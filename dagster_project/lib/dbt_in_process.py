@@ -49,7 +49,7 @@ from dagster_dbt import DbtCliInvocation
 from dagster_project.lib.environment import environment
 
 # One dbt command at a time in this process: dbt's flags, adapters and event loggers are
-# process-wide, as are the environment and working directory set for it.
+# process-wide, as is the environment set for it.
 _DBT_LOCK = threading.Lock()
 _DONE = None  # the end of a command's output
 _SWAP_LOCK = threading.Lock()
