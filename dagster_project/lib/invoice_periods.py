@@ -101,8 +101,17 @@ def write_invoice_periods(con: duckdb.DuckDBPyConnection, as_of: datetime) -> In
     periods: list[InvoicePeriod] = []
     layouts: list[tuple] = []
     kept: list[str] = []
+    seen: set[str] = set()
     for row in con.execute(ASSIGNMENTS_SQL).fetchall():
         assignment_id, inputs_hash = row[0], row[11]
+        # Layouts and kept pieces are keyed by assignment id; the catalog validator rejects
+        # a repeated id, so one here means the table was edited around it.
+        if assignment_id in seen:
+            raise ValueError(
+                f"catalog.plan_assignments: assignment '{assignment_id}' appears more than "
+                "once; invoice periods are laid out per assignment id"
+            )
+        seen.add(assignment_id)
         previous = stored.get(assignment_id)
         # The stored pieces are those begun before laid_out_until, and none begins from
         # there to next_period_start: they are this clock's pieces while the horizon lies

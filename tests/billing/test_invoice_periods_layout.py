@@ -26,9 +26,12 @@ EDITS = {
     "re_anchor_plan": "update catalog.price_plans set anchor_day = 15 where plan_id = 'starter'",
     "drop_assignment": "delete from catalog.plan_assignments where assignment_id = "
     "(select min(assignment_id) from catalog.plan_assignments)",
+    # A fresh id each time (the catalog rejects duplicate assignment ids, so the layout keys
+    # on them): one more than the highest added so far, whatever was dropped since.
     "add_assignment": "insert into catalog.plan_assignments (assignment_id, account_id, plan_id, "
-    "effective_from, effective_until) select 'asg_new_' || count(*), 'acc_acme_prod', "
-    "'starter', date '2027-01-10', null from catalog.plan_assignments",
+    "effective_from, effective_until) select 'asg_new_' || (coalesce(max(cast(substr("
+    "assignment_id, 9) as integer)), 0) + 1), 'acc_acme_prod', 'starter', date '2027-01-10', "
+    "null from catalog.plan_assignments where assignment_id like 'asg\\_new\\_%' escape '\\'",
 }
 
 
@@ -133,3 +136,16 @@ def test_each_edit_changes_the_periods(demo_catalog_db, edit):
     con.execute(EDITS[edit])
     write_invoice_periods(con, as_of)
     assert _periods(con) != before
+
+
+def test_a_repeated_assignment_id_is_refused_and_nothing_is_replaced(demo_catalog_db):
+    con = _warehouse(demo_catalog_db)
+    write_invoice_periods(con, datetime(2026, 12, 2, tzinfo=UTC))
+    before = _periods(con)
+    con.execute(
+        "insert into catalog.plan_assignments select * from catalog.plan_assignments "
+        "where assignment_id = 'asg_stark'"
+    )
+    with pytest.raises(ValueError, match="assignment 'asg_stark' appears more than once"):
+        write_invoice_periods(con, datetime(2027, 1, 2, tzinfo=UTC))
+    assert _periods(con) == before
