@@ -11,6 +11,8 @@ changed since are copied again from the warehouse (`main.snapshot_tables` keeps 
 each served table's rows): a night with nothing new rewrites nothing but the run's row in
 `snapshot_info`. A served file without those hashes (an older release's), or with as much
 free space as data (tables copied again leave their old blocks free), is rewritten whole.
+A log that only gains rows (APPEND_ONLY) gets only its new rows when the served copy is
+exactly its rows up to the copy's last time.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ LINEAGE_TABLES = (("intermediate", "int_event_revenue_attributions"),)
 INFO_TABLE = "snapshot_info"  # main.snapshot_info: one row describing the published run
 # main.snapshot_tables: each served table with the hash of its columns and rows as copied.
 TABLES_TABLE = "snapshot_tables"
+# Logs that only gain rows, with the column their new rows come after: a night's payment
+# tries append to 240k action logs, whose whole copy was 1.4 s of the night's 2.3 s publish.
+APPEND_ONLY = {(MARTS_SCHEMA, "fct_workflow_action_logs"): "started_at"}
 
 
 class ServingError(Exception):
@@ -44,7 +49,8 @@ class PublishedSnapshot:
     path: Path
     tables: tuple[str, ...]
     published_at: datetime
-    copied: tuple[str, ...]  # the tables copied from the warehouse; the others were kept
+    copied: tuple[str, ...]  # the tables copied whole from the warehouse
+    appended: tuple[str, ...] = ()  # the logs given only their new rows; the others were kept
 
 
 def _quote(identifier: str) -> str:
@@ -74,7 +80,11 @@ def served_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
 
 
 def publish_snapshot(
-    con: duckdb.DuckDBPyConnection, serving_path: Path | str, *, run_clock: datetime
+    con: duckdb.DuckDBPyConnection,
+    serving_path: Path | str,
+    *,
+    run_clock: datetime,
+    append_only: dict[tuple[str, str], str] = APPEND_ONLY,
 ) -> PublishedSnapshot:
     """Copy the served tables from the warehouse behind `con` into a new file and switch it in.
 
@@ -103,14 +113,27 @@ def publish_snapshot(
         con.execute(f"ATTACH {_literal(str(staging))} AS {alias}")
         attached = True
         kept = {table for table in tables if previous.get(table) == hashes[table]}
+        appended = [
+            table
+            for table in tables
+            if table not in kept
+            and table in append_only
+            and table in previous
+            and _served_copy_is_a_beginning(con, alias, table, append_only[table], previous)
+        ]
         for schema, name in _served_in(con, alias) if previous else ():
-            if (schema, name) not in kept:
+            if (schema, name) not in kept and (schema, name) not in appended:
                 con.execute(f"DROP TABLE {alias}.{_name((schema, name))}")
         for schema in sorted({schema for schema, _ in tables}):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
-        copied = [table for table in tables if table not in kept]
+        copied = [table for table in tables if table not in kept and table not in appended]
         for table in copied:
             con.execute(f"CREATE TABLE {alias}.{_name(table)} AS SELECT * FROM {_name(table)}")
+        for table in appended:
+            con.execute(
+                f"INSERT INTO {alias}.{_name(table)} SELECT * FROM {_name(table)} "
+                f"WHERE {_after_served(alias, table, append_only[table])}"
+            )
         con.execute(
             f"CREATE OR REPLACE TABLE {alias}.main.{INFO_TABLE} AS SELECT "
             "CAST(? AS TIMESTAMPTZ) AS published_at, CAST(? AS TIMESTAMPTZ) AS run_clock, "
@@ -146,7 +169,32 @@ def publish_snapshot(
         tables=tuple(f"{schema}.{name}" for schema, name in tables),
         published_at=published_at,
         copied=tuple(f"{schema}.{name}" for schema, name in copied),
+        appended=tuple(f"{schema}.{name}" for schema, name in appended),
     )
+
+
+def _after_served(alias: str, table: tuple[str, str], column: str) -> str:
+    """The rows after the served copy's last value of `column` (its new rows)."""
+    return f"{_quote(column)} > (SELECT max({_quote(column)}) FROM {alias}.{_name(table)})"
+
+
+def _served_copy_is_a_beginning(
+    con: duckdb.DuckDBPyConnection,
+    alias: str,
+    table: tuple[str, str],
+    column: str,
+    previous: dict[tuple[str, str], str],
+) -> bool:
+    """The served copy (in the new file, copied from the served one) holds exactly the
+    warehouse's rows that are not after it, with the same columns: the rest are new rows.
+    Rows with a null `column` count among the served ones, so none is ever left out."""
+    try:
+        beginning = table_rows_hash(
+            con, _name(table), where=f"not coalesce({_after_served(alias, table, column)}, false)"
+        )
+    except duckdb.Error:  # no such column any more: copied whole
+        return False
+    return beginning == previous[table]
 
 
 def _name(table: tuple[str, str]) -> str:

@@ -235,25 +235,62 @@ def test_a_snapshot_without_hashes_or_with_half_free_space_is_rewritten_whole(tm
     assert _served(serving)["marts.fct_big"] == [(Decimal("1.0"),)]
 
 
+def test_a_log_gets_only_its_new_rows_while_its_served_rows_are_unchanged(tmp_path):
+    serving = tmp_path / "serving.duckdb"
+    con = _warehouse(tmp_path / "warehouse.duckdb")
+    con.execute("create table marts.fct_log as select range as k, 'x' as v from range(3)")
+    publish_snapshot(con, serving, run_clock=CLOCK, append_only=LOG)
+
+    # New rows after the served ones: only they are copied.
+    con.execute("insert into marts.fct_log values (3, 'y'), (4, 'y')")
+    appended = publish_snapshot(con, serving, run_clock=CLOCK, append_only=LOG)
+    assert (appended.appended, appended.copied) == (("marts.fct_log",), ())
+    assert _served(serving)["marts.fct_log"] == con.execute(LOG_ROWS).fetchall()
+
+    # A null k among new rows: the served copy is no longer the rows up to its last k.
+    con.execute("insert into marts.fct_log values (null, 'z'), (5, 'z')")
+    with_null = publish_snapshot(con, serving, run_clock=CLOCK, append_only=LOG)
+    assert (with_null.appended, with_null.copied) == ((), ("marts.fct_log",))
+    assert _served(serving)["marts.fct_log"] == con.execute(LOG_ROWS).fetchall()
+
+    # A served row changed, or a new row before the last served one: copied whole.
+    for edit in (
+        "update marts.fct_log set v = 'changed' where k = 0",
+        "insert into marts.fct_log values (2, 'late')",
+    ):
+        con.execute(edit)
+        again = publish_snapshot(con, serving, run_clock=CLOCK, append_only=LOG)
+        assert (again.appended, again.copied) == ((), ("marts.fct_log",)), edit
+        assert _served(serving)["marts.fct_log"] == con.execute(LOG_ROWS).fetchall()
+
+
+LOG = {("marts", "fct_log"): "k"}
+LOG_ROWS = "select * from marts.fct_log order by all"
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(
         st.tuples(
             st.sampled_from(["fct_a", "fct_b", "fct_c"]),
-            st.sampled_from(["insert", "delete", "update", "recreate", "drop"]),
+            st.sampled_from(
+                ["insert", "insert_early", "insert_null", "delete", "update", "recreate", "drop"]
+            ),
         ),
         max_size=12,
     )
 )
 def test_the_snapshot_always_equals_the_warehouse_marts(tmp_path_factory, edits):
     """Whatever the nights change, table by table, the published snapshot holds exactly the
-    warehouse's served tables and rows, as a snapshot written whole would."""
+    warehouse's served tables and rows, as a snapshot written whole would; fct_a is a log
+    whose new rows are appended (APPEND_ONLY) when its served rows are unchanged."""
     folder = tmp_path_factory.mktemp("nights")
     serving = folder / "serving.duckdb"
     con = _warehouse(folder / "warehouse.duckdb")
     for name in ("fct_a", "fct_b", "fct_c"):
         con.execute(f"create table marts.{name} as select range as k, 'x' as v from range(3)")
-    publish_snapshot(con, serving, run_clock=CLOCK)
+    log = {("marts", "fct_a"): "k"}
+    publish_snapshot(con, serving, run_clock=CLOCK, append_only=log)
     for night, (name, edit) in enumerate(edits):
         exists = con.execute(
             "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = ?",
@@ -263,16 +300,18 @@ def test_the_snapshot_always_equals_the_warehouse_marts(tmp_path_factory, edits)
             con.execute(f"drop table marts.{name}")
         elif edit == "recreate" or not exists:  # other columns' types: 'x' became 1.5
             con.execute(f"create or replace table marts.{name} as select {night} as k, 1.5 as v")
-        elif edit == "insert":
+        elif edit.startswith("insert"):
+            # After the last k (a log's new row), before the first, or with no k.
+            k = {"insert": "coalesce(max(k), 0) + 1", "insert_early": "coalesce(min(k), 0) - 1"}
             con.execute(
-                f"insert into marts.{name} select coalesce(max(k), 0) + 1, any_value(v) "
+                f"insert into marts.{name} select {k.get(edit, 'null')}, any_value(v) "
                 f"from marts.{name}"
             )
         elif edit == "delete":
             con.execute(f"delete from marts.{name} where k = (select min(k) from marts.{name})")
         else:
             con.execute(f"update marts.{name} set k = k + 100")
-        publish_snapshot(con, serving, run_clock=CLOCK)
+        publish_snapshot(con, serving, run_clock=CLOCK, append_only=log)
         whole = folder / f"whole-{night}.duckdb"
         publish_snapshot(con, whole, run_clock=CLOCK)  # no previous file: written whole
         assert _served(serving) == _served(whole)

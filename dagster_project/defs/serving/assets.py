@@ -47,6 +47,7 @@ def serving_snapshot(
             "tables": len(published.tables),
             # The others were unchanged since the last snapshot, and kept from it.
             "tables copied": len(published.copied),
+            "logs appended to": len(published.appended),
             "published_at": published.published_at.isoformat(),
         }
     )
