@@ -92,6 +92,20 @@ def test_engines_are_kept_per_shard_and_bounded(tmp_path):
     ] == "event 19"
 
 
+def test_a_table_is_looked_up_until_present_and_forgotten_on_wipe(tmp_path):
+    storage = SqliteEventLogStorage(str(tmp_path / "runs"))
+    index = storage.engine_for_shard("index")
+    assert storage.has_table("asset_check_executions")
+    assert not storage.has_table("tallyhouse_migration_table")
+    with index.begin() as conn:  # a migration adds a table: seen at the next question
+        conn.exec_driver_sql("create table tallyhouse_migration_table (id integer)")
+    assert storage.has_table("tallyhouse_migration_table")
+    storage.wipe()
+    with storage.engine_for_shard("index").begin() as conn:
+        conn.exec_driver_sql("drop table if exists tallyhouse_migration_table")
+    assert not storage.has_table("tallyhouse_migration_table")
+
+
 def test_a_watcher_sees_a_running_jobs_events_as_they_are_stored(tmp_path):
     """The webserver's live view watches `<run_id>.db`: each write must reach that file."""
     base = str(tmp_path / "runs")
