@@ -95,9 +95,9 @@ class SqliteEventLogStorage(dagster_sqlite.SqliteEventLogStorage):
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def has_table(self, table_name: str) -> bool:
-        # Asked before every asset-check event (~300 a night, ~1 ms each). A table present
-        # stays present while this storage lives (only wipe drops tables); an absent one is
-        # asked again, as a migration may add it.
+        # Asked before every asset-check event (~300 a night, ~1 ms each). Index tables are
+        # not dropped while this storage lives (wipe deletes rows; it forgets anyway, to be
+        # safe); an absent one is asked again, as a migration may add it.
         if table_name in self._tables_present:
             return True
         engine = self.engine_for_shard(dagster_sqlite.INDEX_SHARD_NAME)

@@ -27,7 +27,7 @@ EDITS = {
     "drop_assignment": "delete from catalog.plan_assignments where assignment_id = "
     "(select min(assignment_id) from catalog.plan_assignments)",
     # A fresh id each time (the catalog rejects duplicate assignment ids, so the layout keys
-    # on them): one more than the highest added so far, whatever was dropped since.
+    # on them): one more than the highest asg_new_ id present.
     "add_assignment": "insert into catalog.plan_assignments (assignment_id, account_id, plan_id, "
     "effective_from, effective_until) select 'asg_new_' || (coalesce(max(cast(substr("
     "assignment_id, 9) as integer)), 0) + 1), 'acc_acme_prod', 'starter', date '2027-01-10', "

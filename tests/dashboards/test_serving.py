@@ -17,6 +17,9 @@ from dagster_project.lib.serving import ServingError, publish_snapshot, snapshot
 from .conftest import metrics, open_page, token
 
 CLOCK = datetime(2026, 11, 21, tzinfo=UTC)
+# A log table whose new rows come after the served ones by k (serving's APPEND_ONLY).
+LOG = {("marts", "fct_log"): "k"}
+LOG_ROWS = "select * from marts.fct_log order by all"
 
 
 def _warehouse(path, total: str = "9.39"):
@@ -262,10 +265,6 @@ def test_a_log_gets_only_its_new_rows_while_its_served_rows_are_unchanged(tmp_pa
         again = publish_snapshot(con, serving, run_clock=CLOCK, append_only=LOG)
         assert (again.appended, again.copied) == ((), ("marts.fct_log",)), edit
         assert _served(serving)["marts.fct_log"] == con.execute(LOG_ROWS).fetchall()
-
-
-LOG = {("marts", "fct_log"): "k"}
-LOG_ROWS = "select * from marts.fct_log order by all"
 
 
 @settings(max_examples=30, deadline=None)

@@ -100,6 +100,7 @@ def test_a_table_is_looked_up_until_present_and_forgotten_on_wipe(tmp_path):
     with index.begin() as conn:  # a migration adds a table: seen at the next question
         conn.exec_driver_sql("create table tallyhouse_migration_table (id integer)")
     assert storage.has_table("tallyhouse_migration_table")
+    # After a wipe the storage asks again (here the table is gone, as after a downgrade).
     storage.wipe()
     with storage.engine_for_shard("index").begin() as conn:
         conn.exec_driver_sql("drop table if exists tallyhouse_migration_table")

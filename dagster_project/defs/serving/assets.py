@@ -45,7 +45,7 @@ def serving_snapshot(
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
             "tables": len(published.tables),
-            # The others were unchanged since the last snapshot, and kept from it.
+            # The others were kept from the last snapshot, or (logs) given only their new rows.
             "tables copied": len(published.copied),
             "logs appended to": len(published.appended),
             "published_at": published.published_at.isoformat(),
