@@ -4,6 +4,9 @@ billed once by the real nightly job (Dagster in-process → dbt build on DuckDB)
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -11,6 +14,7 @@ import pytest
 import yaml
 
 from dagster_project.cli import run_nightly
+from dagster_project.lib.dbt import DBT_PROJECT_DIR
 from dagster_project.settings import Settings, parse_as_of
 
 from .cases import AS_OF, account_rows, assignment_rows, events, pricing
@@ -25,6 +29,31 @@ def _csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 def rated(tmp_path_factory) -> Settings:
     """The settings of a warehouse in which every case of cases.py has been billed."""
     return bill_rating_cases(tmp_path_factory.mktemp("rating"))
+
+
+def warehouse_copy(rated: Settings, folder: Path) -> Path:
+    """A copy of the rating warehouse to run dbt against (or break) without touching it."""
+    warehouse = folder / "warehouse.duckdb"
+    shutil.copyfile(rated.warehouse, warehouse)
+    return warehouse
+
+
+def dbt_test(
+    warehouse: Path, folder: Path, select: str
+) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """`dbt test --select <select>` against warehouse: the finished process and the results of
+    its tests (data and unit tests, not the on-run-start hook) from run_results.json."""
+    target = folder / "target"
+    done = subprocess.run(
+        ["dbt", "test", "--select", select, "--target-path", str(target)],
+        cwd=DBT_PROJECT_DIR,
+        env=dict(os.environ, TALLYHOUSE_WAREHOUSE=str(warehouse)),
+        capture_output=True,
+        text=True,
+    )
+    run_results = target / "run_results.json"
+    results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
+    return done, [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
 
 
 def bill_rating_cases(root: Path) -> Settings:
