@@ -144,26 +144,27 @@ def test_the_app_notices_a_new_snapshot(app_env, tmp_path, monkeypatch):
     assert metrics(at) == {"Cost incurred (USD)": "11.30 USD"}
 
 
+def _query(path, sql: str) -> list[tuple]:
+    """One query's rows from a snapshot file, opened read-only and closed again."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
 def _served(path) -> dict[str, list[tuple]]:
     """Every served table of a snapshot file, with its sorted rows."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
+    # One open for all the tables: the property test calls this after every night.
+    with duckdb.connect(str(path), read_only=True) as con:
         names = con.execute(
             "select schema_name || '.' || table_name from duckdb_tables() "
             "where schema_name <> 'main' order by 1"
         ).fetchall()
         return {n: con.execute(f"select * from {n} order by all").fetchall() for (n,) in names}
-    finally:
-        con.close()
 
 
 def _blocks(path) -> tuple[int, int]:
     """A DuckDB file's free and used blocks."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute("select free_blocks, used_blocks from pragma_database_size()").fetchone()
-    finally:
-        con.close()
+    (blocks,) = _query(path, "select free_blocks, used_blocks from pragma_database_size()")
+    return blocks
 
 
 def test_a_second_publish_keeps_unchanged_tables_and_copies_changed_ones(tmp_path):
@@ -175,9 +176,7 @@ def test_a_second_publish_keeps_unchanged_tables_and_copies_changed_ones(tmp_pat
     later = datetime(2026, 11, 22, tzinfo=UTC)
     again = publish_snapshot(con, serving, run_clock=later)
     assert again.copied == ()
-    served = duckdb.connect(str(serving), read_only=True)
-    assert served.execute("select run_clock from main.snapshot_info").fetchall() == [(later,)]
-    served.close()
+    assert _query(serving, "select run_clock from main.snapshot_info") == [(later,)]
 
     con.execute("update marts.fct_invoices set total = 12.00")
     changed = publish_snapshot(con, serving, run_clock=later)
@@ -192,11 +191,9 @@ def test_a_second_publish_keeps_unchanged_tables_and_copies_changed_ones(tmp_pat
     con.execute("create table intermediate.int_event_revenue_attributions (event_id integer)")
     retyped = publish_snapshot(con, serving, run_clock=later)
     assert retyped.copied == ("intermediate.int_event_revenue_attributions",)
-    served = duckdb.connect(str(serving), read_only=True)
-    assert served.execute(
-        "select data_type from information_schema.columns where column_name = 'event_id'"
-    ).fetchall() == [("INTEGER",)]
-    served.close()
+    assert _query(
+        serving, "select data_type from information_schema.columns where column_name = 'event_id'"
+    ) == [("INTEGER",)]
 
 
 def test_a_mart_no_longer_in_the_warehouse_leaves_the_snapshot(tmp_path):
