@@ -45,7 +45,7 @@ def test_the_audit_takes_the_record_grain_tests_and_leaves_the_money_checks_nigh
     assert "unique_fct_event_pipeline_log_raw_ref" in audit
     # Dedupe (two ACCEPTED records of one event bill it twice) and conservation stay nightly.
     assert "unique_stg_landing__event_records_event_id" not in audit
-    assert "unique_fct_invoices_invoice_id" not in audit
+    assert "primary_key_fct_invoices_invoice_id" not in audit
     assert not any(name.startswith("expression_is_true_fct_invoice") for name in audit)
     assert not any("relationships" in name for name in audit)
     assert all(

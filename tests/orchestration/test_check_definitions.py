@@ -28,7 +28,7 @@ def test_billing_checks_are_defined_with_their_blocking_flags():
     assert ours == EXPECTED
     # dbt's tests are asset checks too (dagster-dbt), e.g. the pipeline log's conservation.
     dbt_checks = {k for k in specs if k not in EXPECTED}
-    assert ("marts/fct_invoices", "unique_fct_invoices_invoice_id") in dbt_checks
+    assert ("marts/fct_invoices", "primary_key_fct_invoices_invoice_id") in dbt_checks
 
 
 def test_the_nightly_job_runs_every_check():

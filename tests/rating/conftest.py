@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from dagster_project.cli import run_nightly
-from dagster_project.lib.dbt import DBT_PROJECT_DIR
+from dagster_project.lib.dbt import DBT_PROJECT_DIR, tallyhouse_dbt
 from dagster_project.settings import Settings, parse_as_of
 
 from .cases import AS_OF, account_rows, assignment_rows, events, pricing
@@ -54,6 +54,16 @@ def dbt_test(
     run_results = target / "run_results.json"
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
     return done, [r for r in results if r["unique_id"].startswith(("test.", "unit_test."))]
+
+
+def declared_tests(generic_test: str) -> set[str]:
+    """The names of the project's tests that use one generic test, from the manifest."""
+    manifest = json.loads(tallyhouse_dbt.manifest_path.read_text())
+    return {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if (node.get("test_metadata") or {}).get("name") == generic_test
+    }
 
 
 def bill_rating_cases(root: Path) -> Settings:

@@ -3,13 +3,9 @@ any listed column fails it, one failure per row, and only the model that has one
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 
-from dagster_project.lib.dbt import tallyhouse_dbt
-
-from .conftest import dbt_test, warehouse_copy
+from .conftest import dbt_test, declared_tests, warehouse_copy
 
 
 def test_a_null_in_any_listed_column_fails_its_models_test(rated, tmp_path):
@@ -28,11 +24,6 @@ def test_a_null_in_any_listed_column_fails_its_models_test(rated, tmp_path):
         "not_null_columns_int_rated_usage_invoice_id__rate_card_id__account_id__plan_id__meter_id__quantity__slab_amount__amount__rounded_amount": 2  # noqa: E501
     }
     # Every model that folds its not-null columns ran its test, and the others passed.
-    manifest = json.loads(tallyhouse_dbt.manifest_path.read_text())
-    declared = {
-        node["name"]
-        for node in manifest["nodes"].values()
-        if (node.get("test_metadata") or {}).get("name") == "not_null_columns"
-    }
+    declared = declared_tests("not_null_columns")
     assert len(declared) == 16
     assert {r["unique_id"].split(".")[2] for r in results} == declared
