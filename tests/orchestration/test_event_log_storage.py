@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.events.log import EventLogEntry
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -92,23 +93,48 @@ def test_engines_are_kept_per_shard_and_bounded(tmp_path):
     ] == "event 19"
 
 
-def test_a_table_is_looked_up_until_present_and_forgotten_on_wipe(tmp_path):
+# Each schema question the storage remembers: how to ask it, how a migration makes the
+# answer yes, and how to make it no again behind the storage's back.
+SCHEMA_QUESTIONS = {
+    "table": (
+        lambda storage: storage.has_table("tallyhouse_table"),
+        "create table tallyhouse_table (id integer)",
+        "drop table tallyhouse_table",
+    ),
+    "asset_keys column": (
+        lambda storage: storage.has_asset_key_col("tallyhouse_column"),
+        "alter table asset_keys add column tallyhouse_column text",
+        "alter table asset_keys drop column tallyhouse_column",
+    ),
+    "secondary index": (
+        lambda storage: storage.has_secondary_index("tallyhouse_index"),
+        "insert into secondary_indexes (name, create_timestamp, migration_completed)"
+        " values ('tallyhouse_index', current_timestamp, current_timestamp)",
+        "delete from secondary_indexes where name = 'tallyhouse_index'",
+    ),
+}
+
+
+@pytest.mark.parametrize("question", sorted(SCHEMA_QUESTIONS))
+def test_a_schema_answer_is_asked_until_yes_then_remembered_until_wipe(tmp_path, question):
+    ask, add, remove = SCHEMA_QUESTIONS[question]
     storage = SqliteEventLogStorage(str(tmp_path / "runs"))
-    index = storage.engine_for_shard("index")
-    assert storage.has_table("asset_check_executions")
-    assert not storage.has_table("tallyhouse_migration_table")
-    with index.begin() as conn:  # a migration adds a table: seen at the next question
-        conn.exec_driver_sql("create table tallyhouse_migration_table (id integer)")
-    assert storage.has_table("tallyhouse_migration_table")
-    # After a wipe the storage asks again (here the table is gone, as after a downgrade).
-    storage.wipe()
-    with storage.engine_for_shard("index").begin() as conn:
-        conn.exec_driver_sql("drop table if exists tallyhouse_migration_table")
-    assert not storage.has_table("tallyhouse_migration_table")
+
+    def index_sql(sql: str) -> None:
+        with storage.engine_for_shard("index").begin() as conn:
+            conn.exec_driver_sql(sql)
+
+    assert not ask(storage)
+    index_sql(add)  # a migration: seen at the next question
+    assert ask(storage)
+    index_sql(remove)  # behind the storage's back: the yes is remembered, not asked again
+    assert ask(storage)
+    storage.wipe()  # ...until a wipe, after which it asks again
+    assert not ask(storage)
 
 
 def test_a_watcher_sees_a_running_jobs_events_as_they_are_stored(tmp_path):
-    """The webserver's live view watches `<run_id>.db`: each write must reach that file."""
+    """The webserver's live view watches a running job's shard: each event must wake it."""
     base = str(tmp_path / "runs")
     writer = SqliteEventLogStorage(base)  # the run's process
     watcher = SqliteEventLogStorage(base)  # the webserver's

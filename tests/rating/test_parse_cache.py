@@ -15,7 +15,16 @@ from dagster_project.lib.dbt import DBT_PROJECT_DIR
 def _parse(target: Path, as_of: str) -> list[dict]:
     """`dbt parse` into target with the given clock: dbt's JSON log events."""
     done = subprocess.run(
-        ["dbt", "--log-format", "json", "--log-level", "debug", "parse", "--target-path", str(target)],
+        [
+            "dbt",
+            "--log-format",
+            "json",
+            "--log-level",
+            "debug",
+            "parse",
+            "--target-path",
+            str(target),
+        ],
         cwd=DBT_PROJECT_DIR,
         env=dict(os.environ, TALLYHOUSE_AS_OF=as_of),
         capture_output=True,
