@@ -24,9 +24,9 @@
       and schema_name = '{{ target_relation.schema }}'
       and view_name = '{{ target_relation.identifier }}'
   {%- endcall -%}
+  {#- A row here is a view of this name: the lookup answers "is it a view" too. -#}
   {%- set found = load_result('main')['table'].rows -%}
   {%- set unchanged = found | length == 1 and found[0][0] == fingerprint
-        and existing_relation is not none and existing_relation.is_view
         and not should_full_refresh() -%}
 
   {%- if not unchanged -%}

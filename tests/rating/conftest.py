@@ -38,18 +38,38 @@ def warehouse_copy(rated: Settings, folder: Path) -> Path:
     return warehouse
 
 
+def dbt(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """A `dbt` command in the project, with these environment variables added (the warehouse,
+    the clock), its output captured."""
+    return subprocess.run(
+        ["dbt", *args],
+        cwd=DBT_PROJECT_DIR,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def dbt_ok(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`dbt(...)` that must succeed; its output's end otherwise."""
+    done = dbt(*args, **env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return done
+
+
 def dbt_test(
     warehouse: Path, folder: Path, select: str
 ) -> tuple[subprocess.CompletedProcess, list[dict]]:
     """`dbt test --select <select>` against warehouse: the finished process and the results of
     its tests (data and unit tests, not the on-run-start hook) from run_results.json."""
     target = folder / "target"
-    done = subprocess.run(
-        ["dbt", "test", "--select", select, "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, TALLYHOUSE_WAREHOUSE=str(warehouse)),
-        capture_output=True,
-        text=True,
+    done = dbt(
+        "test",
+        "--select",
+        select,
+        "--target-path",
+        str(target),
+        TALLYHOUSE_WAREHOUSE=str(warehouse),
     )
     run_results = target / "run_results.json"
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []

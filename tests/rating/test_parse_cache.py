@@ -5,32 +5,23 @@ when the model runs)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
-from dagster_project.lib.dbt import DBT_PROJECT_DIR
+from .conftest import dbt_ok
 
 
 def _parse(target: Path, as_of: str) -> list[dict]:
     """`dbt parse` into target with the given clock: dbt's JSON log events."""
-    done = subprocess.run(
-        [
-            "dbt",
-            "--log-format",
-            "json",
-            "--log-level",
-            "debug",
-            "parse",
-            "--target-path",
-            str(target),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, TALLYHOUSE_AS_OF=as_of),
-        capture_output=True,
-        text=True,
+    done = dbt_ok(
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        "parse",
+        "--target-path",
+        str(target),
+        TALLYHOUSE_AS_OF=as_of,
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
@@ -48,13 +39,13 @@ def test_a_new_clock_parses_nothing_again_and_the_model_still_reads_it(tmp_path)
     assert not [e for e in events if e["info"]["name"] == "PartialParsingFile"]
 
     # ...and the clock reaches the model when it runs (compiles), not the parse's.
-    done = subprocess.run(
-        ["dbt", "compile", "--select", "int_invoices", "--target-path", str(target)],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, TALLYHOUSE_AS_OF="2026-12-04T00:00:00Z"),
-        capture_output=True,
-        text=True,
+    dbt_ok(
+        "compile",
+        "--select",
+        "int_invoices",
+        "--target-path",
+        str(target),
+        TALLYHOUSE_AS_OF="2026-12-04T00:00:00Z",
     )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     [compiled] = (target / "compiled").rglob("int_invoices.sql")
     assert "cast('2026-12-04T00:00:00Z' as timestamptz)" in compiled.read_text()

@@ -7,10 +7,7 @@ is a second opinion on each usage amount, not the source of the expectations.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,10 +15,10 @@ import pytest
 from rule_engine.slabs import Slab, UsagePricing, rate_usage
 
 from .cases import CASES, FEE_CASES, PLANS, Case
+from .conftest import dbt_ok
 
 pytestmark = pytest.mark.slow
 
-DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 
 LINE_SQL = """
 select r.quantity, r.amount, r.rounded_amount, r.invoice_id
@@ -271,14 +268,12 @@ MACRO_CASES = [
 def test_money_macros(rated, tmp_path):
     select = ",\n".join(f"{{{{ {expr} }}}} as c{i}" for i, (expr, _) in enumerate(MACRO_CASES))
     # A scratch warehouse: the billed one is held open (read-only) by the other tests.
-    env = dict(os.environ, TALLYHOUSE_WAREHOUSE=str(tmp_path / "scratch.duckdb"))
-    compiled = subprocess.run(
-        ["dbt", "compile", "--quiet", "--inline", f"select {select}"],
-        cwd=DBT_PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    compiled = dbt_ok(
+        "compile",
+        "--quiet",
+        "--inline",
+        f"select {select}",
+        TALLYHOUSE_WAREHOUSE=str(tmp_path / "scratch.duckdb"),
     ).stdout
     row = duckdb.connect().execute(compiled).fetchone()
     got = {expr: value for (expr, _), value in zip(MACRO_CASES, row, strict=True)}

@@ -3,15 +3,11 @@ comment a view carries is the md5 of the SQL it was created from, and decides.""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import duckdb
 
-from dagster_project.lib.dbt import DBT_PROJECT_DIR
-
-from .conftest import warehouse_copy
+from .conftest import dbt_ok, warehouse_copy
 
 KEPT, CHANGED, WAS_TABLE = (
     "stg_catalog__currencies",
@@ -21,23 +17,22 @@ KEPT, CHANGED, WAS_TABLE = (
 
 
 def _dbt_run(warehouse: Path, target: Path, *args: str) -> None:
-    done = subprocess.run(
-        ["dbt", "run", "--select", KEPT, CHANGED, WAS_TABLE, "--target-path", str(target), *args],
-        cwd=DBT_PROJECT_DIR,
-        env=dict(os.environ, TALLYHOUSE_WAREHOUSE=str(warehouse)),
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    select = ["--select", KEPT, CHANGED, WAS_TABLE, "--target-path", str(target)]
+    dbt_ok("run", *select, *args, TALLYHOUSE_WAREHOUSE=str(warehouse))
+
+
+def _query(warehouse: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 def _views(warehouse: Path) -> dict[str, str]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return dict(
-            con.execute(
-                "select view_name, comment from duckdb_views() where schema_name = 'staging'"
-            ).fetchall()
+    return dict(
+        _query(
+            warehouse,
+            "select view_name, comment from duckdb_views() where schema_name = 'staging'",
         )
+    )
 
 
 def _hand_view(con, name: str, comment: str) -> None:
@@ -46,8 +41,7 @@ def _hand_view(con, name: str, comment: str) -> None:
 
 
 def _columns(warehouse: Path, name: str) -> list[str]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return [c[0] for c in con.execute(f"describe staging.{name}").fetchall()]
+    return [c[0] for c in _query(warehouse, f"describe staging.{name}")]
 
 
 def test_a_view_is_replaced_only_when_its_sql_changed(rated, tmp_path):
