@@ -109,31 +109,46 @@ def run_reference(
     if parquet and jsonl:
         sys.exit("reference: a landing folder of one format (Parquet or JSONL) only")
     files = [str(p) for p in (parquet or jsonl)]
+    staging = ""
     if files and parquet:
         source = (
             f'select filename, file_row_number + 1 as line, id, schemaName, "timestamp", '
-            f"accountId, attributes::VARCHAR as attributes, dimensions::VARCHAR as dimensions "
+            f"accountId, attributes::VARCHAR as attributes, dimensions::VARCHAR as dimensions, "
+            f"null::VARCHAR as parse_problem "
             f"from read_parquet({files!r}, filename = true, file_row_number = true)"
         )
     elif files:
-        # JSONL: files are read in name order and rows in file order (insertion order is
-        # preserved), so the ordinal within a file is the line number of a non-blank line.
+        # JSONL: every line as text first (a cut-off or non-JSON line is a record too, INVALID,
+        # where read_json would stop the load), kept in file order, so a line's number is its
+        # rank by rowid within its file. The generator writes no blank lines; one would shift
+        # every later raw_ref of its file, which the status comparison would report.
+        staging = (
+            "CREATE OR REPLACE TABLE landing_lines AS SELECT filename, column0 AS raw_text "
+            f"FROM read_csv({files!r}, columns = {{'column0': 'VARCHAR'}}, header = false, "
+            "delim = chr(1), quote = '', escape = '', auto_detect = false, filename = true);\n"
+        )
+        fields = (
+            '{"id": "VARCHAR", "schemaName": "VARCHAR", "timestamp": "VARCHAR", '
+            '"accountId": "VARCHAR", "attributes": "JSON", "dimensions": "JSON"}'
+        )
         source = (
-            f"select filename, row_number() over (partition by filename) as line, id, "
-            f'schemaName, "timestamp", accountId, attributes::VARCHAR as attributes, '
-            f"dimensions::VARCHAR as dimensions from read_json({files!r}, "
-            "format = 'newline_delimited', filename = true, columns = {id: 'VARCHAR', "
-            "schemaName: 'VARCHAR', \"timestamp\": 'VARCHAR', accountId: 'VARCHAR', "
-            "attributes: 'JSON', dimensions: 'JSON'})"
+            'select filename, line, f.id, f.schemaName, f."timestamp", f.accountId, '
+            "f.attributes::VARCHAR as attributes, f.dimensions::VARCHAR as dimensions, "
+            "case when not json_valid(raw_text) then 'unparseable JSON' "
+            "when f is null then 'record is not a JSON object' end as parse_problem "
+            "from (select filename, raw_text, "
+            "row_number() over (partition by filename order by rowid) as line, "
+            "case when json_valid(raw_text) and json_type(raw_text) = 'OBJECT' "
+            f"then from_json(raw_text, '{fields}') end as f from landing_lines)"
         )
     else:
         source = (
             "select null::VARCHAR as filename, null::BIGINT as line, null::VARCHAR as id, "
             'null::VARCHAR as schemaName, null::VARCHAR as "timestamp", '
             "null::VARCHAR as accountId, null::VARCHAR as attributes, "
-            "null::VARCHAR as dimensions where false"
+            "null::VARCHAR as dimensions, null::VARCHAR as parse_problem where false"
         )
-    script = (HERE / "reference.sql").read_text()
+    script = staging + (HERE / "reference.sql").read_text()
     script = (
         script.replace("{{ records_source }}", source)
         .replace("{{ catalog }}", str(catalog))

@@ -1,5 +1,6 @@
 """The benchmark at 1k events, so it never rots: the real `tallyhouse run` and the
-hand-written reference on the same files must agree to the cent. No timing assertions."""
+hand-written reference on the same files must agree to the cent, for Parquet and for
+JSONL.gz (whose planted faults include lines that are no JSON at all). No timing assertions."""
 
 from __future__ import annotations
 
@@ -15,18 +16,18 @@ from bench import __main__ as bench_main
 from bench import harness
 
 
-@pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
+@pytest.fixture(scope="module", params=["1k", "1k_jsonl"])
+def smoke(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
     harness.DATA_DIR, saved = root / "data", harness.DATA_DIR
     try:
         work = root / "work"
         env = harness.child_env("1GiB", work / "spill", None)
-        figures = bench_main.cold("1k", 1, work, env, accounts=200)
+        figures = bench_main.cold(request.param, 1, work, env, accounts=200)
     finally:
         harness.DATA_DIR = saved
-    data = root / "data" / "1k-parquet-seed42-200acc"
-    return figures, work / "cold-1k", data
+    fmt = "jsonl_gz" if request.param.endswith("_jsonl") else "parquet"
+    return figures, work / f"cold-{request.param}", root / "data" / f"1k-{fmt}-seed42-200acc"
 
 
 @pytest.mark.slow
@@ -49,7 +50,10 @@ def test_reference_statuses_match_the_generator(smoke):
     _, run_dir, data = smoke
     manifest = json.loads((data / "manifest.json").read_text())
     with (data / "planted.csv").open() as stream:
-        planted = {row["raw_ref"]: row["expected_status"] for row in csv.DictReader(stream)}
+        rows = list(csv.DictReader(stream))
+    planted = {row["raw_ref"]: row["expected_status"] for row in rows}
+    # JSONL carries lines that are no JSON object at all (Parquet rows always parse).
+    assert ("unparseable" in {row["kind"] for row in rows}) == ("jsonl" in data.name)
     con = duckdb.connect(str(run_dir / "reference.duckdb"), read_only=True)
     statuses = dict(con.execute("select raw_ref, status from pipeline_log").fetchall())
     con.close()
