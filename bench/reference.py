@@ -114,7 +114,7 @@ def run_reference(
         source = (
             f'select filename, file_row_number + 1 as line, id, schemaName, "timestamp", '
             f"accountId, attributes::VARCHAR as attributes, dimensions::VARCHAR as dimensions, "
-            f"null::VARCHAR as parse_problem "
+            f"null::VARCHAR as read_problem "
             f"from read_parquet({files!r}, filename = true, file_row_number = true)"
         )
     elif files:
@@ -128,14 +128,17 @@ def run_reference(
             "delim = chr(1), quote = '', escape = '', auto_detect = false, filename = true);\n"
         )
         fields = (
-            '{"id": "VARCHAR", "schemaName": "VARCHAR", "timestamp": "VARCHAR", '
+            '{"id": "JSON", "schemaName": "VARCHAR", "timestamp": "VARCHAR", '
             '"accountId": "VARCHAR", "attributes": "JSON", "dimensions": "JSON"}'
         )
+        # An id must be a JSON string: a number there is a bad id, not its digits as text.
         source = (
-            'select filename, line, f.id, f.schemaName, f."timestamp", f.accountId, '
+            "select filename, line, case when json_type(f.id) = 'VARCHAR' then f.id->>'$' end "
+            'as id, f.schemaName, f."timestamp", f.accountId, '
             "f.attributes::VARCHAR as attributes, f.dimensions::VARCHAR as dimensions, "
             "case when not json_valid(raw_text) then 'unparseable JSON' "
-            "when f is null then 'record is not a JSON object' end as parse_problem "
+            "when f is null then 'record is not a JSON object' "
+            "when json_type(f.id) not in ('VARCHAR', 'NULL') then 'bad id' end as read_problem "
             "from (select filename, raw_text, "
             "row_number() over (partition by filename order by rowid) as line, "
             "case when json_valid(raw_text) and json_type(raw_text) = 'OBJECT' "
@@ -146,7 +149,7 @@ def run_reference(
             "select null::VARCHAR as filename, null::BIGINT as line, null::VARCHAR as id, "
             'null::VARCHAR as schemaName, null::VARCHAR as "timestamp", '
             "null::VARCHAR as accountId, null::VARCHAR as attributes, "
-            "null::VARCHAR as dimensions, null::VARCHAR as parse_problem where false"
+            "null::VARCHAR as dimensions, null::VARCHAR as read_problem where false"
         )
     script = staging + (HERE / "reference.sql").read_text()
     script = (

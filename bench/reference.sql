@@ -95,7 +95,7 @@ SELECT (list_position({{ files }}, filename)::BIGINT << 32) + line AS record_seq
        parse_filename(filename) || ':' || line AS raw_ref,
        parse_filename(filename) AS source_file,
        id, schemaName AS schema_name, "timestamp" AS timestamp_text, accountId AS account_ref,
-       attributes, dimensions, parse_problem
+       attributes, dimensions, read_problem
 FROM ({{ records_source }});
 
 -- 4. Parse and validate: attributes as a name → JSON map from either wire shape.
@@ -126,7 +126,7 @@ SELECT record_seq, raw_ref, source_file, schema_name, account_ref, event_ts, att
                lambda e: e.key || '=' || json_type(e.value) || ':' ||
                          coalesce(try_cast(e.value ->> '$' AS DECIMAL(38,12))::VARCHAR, ''))),
            dimensions)) AS payload_hash,
-       CASE WHEN parse_problem IS NOT NULL THEN parse_problem
+       CASE WHEN read_problem IS NOT NULL THEN read_problem
             WHEN timestamp_text IS NULL THEN 'missing timestamp'
             WHEN account_ref IS NULL THEN 'missing accountId'
             WHEN schema_name IS NULL THEN 'missing schemaName'

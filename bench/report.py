@@ -17,7 +17,8 @@ COVERAGE = """\
 
 `bench/reference.sql` (run by `bench/reference.py`, which imports nothing from the project)
 is a second implementation written by hand for the generator's demo-shaped catalog: it loads
-the landing files into one table, validates the fields (missing fields, bad ids and
+the landing files into one table (JSONL line by line, so a line that is no JSON object is an
+INVALID record), validates the fields (missing fields, bad ids and
 timestamps, non-numeric / NaN attributes, future timestamps, undeclared attributes),
 dedupes forever (first valid record of an id wins; DUPLICATE vs DUPLICATE_CONFLICT by
 payload), resolves accounts and aliases, cuts monthly cycles in each account's timezone by
