@@ -42,3 +42,41 @@ def test_one_file_per_group_gives_the_hand_worked_statuses(tmp_path, warehouse, 
             "select records from raw.landing_files order by file_seq"
         ).fetchall()
     ] == [29, 2, 0, 3, 0, 0]
+
+
+def test_jsonl_blocks_are_not_held_until_the_batch_commits(tmp_path, warehouse, monkeypatch):
+    """The batch is one transaction; each JSONL block must be freed once it is staged, not
+    kept alive by DuckDB until commit (a registered Arrow table is: 2.4 GiB beyond the
+    memory limit at 10M JSONL.gz records)."""
+    import pyarrow as pa
+
+    from dagster_project.lib.ingestion import readers
+
+    monkeypatch.setattr(readers, "READ_BLOCK_BYTES", 64 << 10)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    line = '{"id": "evt-%07d", "timestamp": "2026-11-02T10:00:00Z", "accountId": "acc_1", '
+    line += '"schemaName": "api_request", "attributes": {"pad": "' + "x" * 150 + '"}}\n'
+    (landing / "events-a.jsonl").write_text("".join(line % n for n in range(20_000)))
+    block_bytes = []
+    staged_arrow = []
+    blocks = readers.iter_jsonl_blocks
+
+    def counted(path, compressed):
+        for table in blocks(path, compressed):
+            block_bytes.append(table.nbytes)
+            yield table
+
+    def classify(con, received_at):  # runs inside the batch's transaction, after staging
+        staged_arrow.append(pa.total_allocated_bytes())
+        classify_batch(con, received_at)
+
+    classify_batch = ingestion.classify_batch
+    monkeypatch.setattr(readers, "iter_jsonl_blocks", counted)
+    monkeypatch.setattr(ingestion, "classify_batch", classify)
+    summary = ingest_landing(warehouse, landing, RECEIVED_AT)
+
+    assert summary.records == 20_000
+    assert len(block_bytes) > 40  # the file was read in many blocks
+    # At most the last block may still be alive; all of them would be > 40 blocks' bytes.
+    assert staged_arrow[0] <= 2 * max(block_bytes)

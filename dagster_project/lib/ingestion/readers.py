@@ -71,17 +71,18 @@ def stage_landing_file(con: duckdb.DuckDBPyConnection, file_seq: int, landing: L
     """Insert the file's records into temp table batch_records; UnreadableFile if it is broken."""
     if landing.file_format in ("jsonl", "jsonl.gz"):
         for table in iter_jsonl_blocks(landing.path, landing.file_format == "jsonl.gz"):
-            con.register("jsonl_block", table)
-            con.execute(
-                """
+            # A relation over the block, not con.register(): inside the batch's transaction
+            # DuckDB keeps a registered Arrow table alive until commit, so every block of the
+            # batch stayed in memory (2.4 GiB beyond the memory limit at 10M JSONL.gz records).
+            con.from_arrow(table).query(
+                "jsonl_block",
+                f"""
                 insert into batch_records (file_seq, record_no, raw_text)
-                select ?, record_no, raw_text from jsonl_block
+                select {int(file_seq)}, record_no, raw_text from jsonl_block
                 -- Blank lines are not records (SEMANTICS, ingestion order).
                 where trim(raw_text, ' \t\r') <> ''
                 """,
-                [file_seq],
             )
-            con.unregister("jsonl_block")
     elif landing.file_format == "json":
         _stage_json_array(con, file_seq, landing.path)
     else:
