@@ -27,6 +27,7 @@ from bench.harness import (
     DATA_DIR,
     SEED,
     START,
+    Dataset,
     Timed,
     child_env,
     compare,
@@ -54,9 +55,14 @@ def median_of(runs: list[Timed]) -> float:
     return statistics.median(r.wall_s for r in runs)
 
 
-def cold(key: str, repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS) -> dict:
+def cold_dataset(key: str, accounts: int = ACCOUNTS) -> Dataset:
+    """The generated data of a cold-run key: "10M" is Parquet, "10M_jsonl" JSONL.gz."""
     size, _, fmt = key.partition("_")
-    data = dataset(size, {"jsonl": "jsonl.gz"}.get(fmt, fmt or "parquet"), accounts)
+    return dataset(size, {"jsonl": "jsonl.gz"}.get(fmt, fmt or "parquet"), accounts)
+
+
+def cold(key: str, repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS) -> dict:
+    data = cold_dataset(key, accounts)
     pipeline_runs, reference_runs = [], []
     loads = [load()]
     for attempt in range(repeat):

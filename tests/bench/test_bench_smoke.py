@@ -24,10 +24,10 @@ def smoke(request, tmp_path_factory):
         work = root / "work"
         env = harness.child_env("1GiB", work / "spill", None)
         figures = bench_main.cold(request.param, 1, work, env, accounts=200)
+        data = bench_main.cold_dataset(request.param, accounts=200).root  # generated above
     finally:
         harness.DATA_DIR = saved
-    fmt = "jsonl_gz" if request.param.endswith("_jsonl") else "parquet"
-    return figures, work / f"cold-{request.param}", root / "data" / f"1k-{fmt}-seed42-200acc"
+    return figures, work / f"cold-{request.param}", data
 
 
 @pytest.mark.slow

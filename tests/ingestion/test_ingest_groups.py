@@ -60,10 +60,10 @@ def test_jsonl_blocks_are_not_held_until_the_batch_commits(tmp_path, warehouse, 
     (landing / "events-a.jsonl").write_text("".join(line % n for n in range(20_000)))
     block_bytes = []
     staged_arrow = []
-    blocks = readers.iter_jsonl_blocks
+    read_blocks, classify_batch = readers.iter_jsonl_blocks, ingestion.classify_batch
 
     def counted(path, compressed):
-        for table in blocks(path, compressed):
+        for table in read_blocks(path, compressed):
             block_bytes.append(table.nbytes)
             yield table
 
@@ -71,7 +71,6 @@ def test_jsonl_blocks_are_not_held_until_the_batch_commits(tmp_path, warehouse, 
         staged_arrow.append(pa.total_allocated_bytes())
         classify_batch(con, received_at)
 
-    classify_batch = ingestion.classify_batch
     monkeypatch.setattr(readers, "iter_jsonl_blocks", counted)
     monkeypatch.setattr(ingestion, "classify_batch", classify)
     summary = ingest_landing(warehouse, landing, RECEIVED_AT)
