@@ -107,6 +107,7 @@ def cold(key: str, repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS)
         "events": data.events,
         "invoices": result.invoices,
         "accounts": accounts,
+        "memory_limit": env.get("TALLYHOUSE_MEMORY_LIMIT"),
         "load_1_5_15": loads,
     }
 
@@ -142,6 +143,7 @@ def fixed_overhead(repeat: int, work: Path, env: dict, accounts: int = ACCOUNTS)
         "next_night_runs_s": [round(r.wall_s, 2) for r in next_runs],
         "next_night_peak_rss_bytes": max(r.peak_rss_bytes for r in next_runs),
         "accounts": accounts,
+        "memory_limit": env.get("TALLYHOUSE_MEMORY_LIMIT"),
     }
 
 
@@ -199,6 +201,7 @@ def incremental(repeat: int, work: Path, env: dict, events_per_month: int, accou
         "events_per_history_month": events_per_month,
         "night_events": events_per_month * NIGHT_DAYS // 30,
         "accounts": accounts,
+        "memory_limit": env.get("TALLYHOUSE_MEMORY_LIMIT"),
     }
     for months in (1, 6):
         base = fresh_dir(work / f"incremental-{months}")
@@ -309,7 +312,6 @@ def save(results: dict, args: argparse.Namespace) -> None:
     results["machine"] = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
-        "memory_limit": args.memory_limit,
         "date": date.today().isoformat(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

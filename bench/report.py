@@ -55,8 +55,8 @@ def render(results: dict) -> str:
         "pipeline / reference cancels most machine noise. Peak RSS is the whole process tree",
         "(dbt runs inside the run's process; on Spark, as a child), sampled from /proc every "
         "0.25 s. Catalog: 10,000 accounts",
-        "unless the accounts column says otherwise,",
-        f"DuckDB memory limit {machine.get('memory_limit', '?')} (`TALLYHOUSE_MEMORY_LIMIT`),",
+        "unless the accounts column says otherwise; DuckDB's memory limit",
+        "(`TALLYHOUSE_MEMORY_LIMIT`, `--memory-limit`) is given with each figure;",
         f"{machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}, measured "
         f"{machine.get('date', '?')}.",
         "",
@@ -64,26 +64,28 @@ def render(results: dict) -> str:
         "",
         "## Cold nightly run",
         "",
-        "| size | accounts | pipeline s | reference s | ratio | events/s | peak RSS | reference peak RSS | invoices | load (1/5/15 min) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| size | accounts | limit | pipeline s | reference s | ratio | events/s | peak RSS | reference peak RSS | invoices | load (1/5/15 min) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, c in results.get("cold", {}).items():
         loads = c.get("load_1_5_15", [])
         lines.append(
-            f"| {key} | {c.get('accounts', 10_000):,} | {c['wall_s']:.1f} | {c['reference_s']:.1f} | {c['ratio']:.2f}× | "
+            f"| {key} | {c.get('accounts', 10_000):,} | {c.get('memory_limit') or 'none'} | "
+            f"{c['wall_s']:.1f} | {c['reference_s']:.1f} | {c['ratio']:.2f}× | "
             f"{c['events_per_s']:,} | {_gib(c.get('peak_rss_bytes'))} | "
             f"{_gib(c.get('reference_peak_rss_bytes'))} | {c.get('invoices', 0):,} | "
             f"{' → '.join(loads)} |"
         )
     if not results.get("cold"):
-        lines.append("| – | | not measured yet | | | | | | | |")
+        lines.append("| – | | | not measured yet | | | | | | | |")
     overhead = results.get("fixed_overhead")
     lines += ["", "## Fixed overhead", ""]
     if overhead:
         lines.append(
             f"The nightly run on an empty landing folder "
             f"({overhead.get('accounts', 10_000):,}-account catalog, fresh warehouse): **{overhead['wall_s']:.1f} s** (runs {overhead['runs_s']}), "
-            f"peak RSS {_gib(overhead.get('peak_rss_bytes'))}."
+            f"peak RSS {_gib(overhead.get('peak_rss_bytes'))}, "
+            f"memory limit {overhead.get('memory_limit') or 'none'}."
         )
         if "next_night_s" in overhead:
             lines.append(
@@ -102,7 +104,7 @@ def render(results: dict) -> str:
             f"({inc['events_per_history_month']:,} events a month, "
             f"{inc.get('accounts', 10_000):,} accounts): after one "
             f"**{inc['after_1_month_s']:.1f} s**, after six **{inc['after_6_months_s']:.1f} s**, "
-            f"ratio **{inc['ratio']:.2f}×**."
+            f"ratio **{inc['ratio']:.2f}×** (memory limit {inc.get('memory_limit') or 'none'})."
         )
     else:
         lines.append("Not measured in this results file.")
