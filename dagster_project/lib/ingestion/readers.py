@@ -71,9 +71,9 @@ def stage_landing_file(con: duckdb.DuckDBPyConnection, file_seq: int, landing: L
     """Insert the file's records into temp table batch_records; UnreadableFile if it is broken."""
     if landing.file_format in ("jsonl", "jsonl.gz"):
         for table in iter_jsonl_blocks(landing.path, landing.file_format == "jsonl.gz"):
-            # A relation over the block, not con.register(): inside the batch's transaction
-            # DuckDB keeps a registered Arrow table alive until commit, so every block of the
-            # batch stayed in memory (2.4 GiB beyond the memory limit at 10M JSONL.gz records).
+            # A relation over the block, not con.register(): inside a transaction DuckDB keeps
+            # a registered Arrow table alive until commit, so every block of the transaction
+            # stayed in memory (2.4 GiB beyond the memory limit at 10M JSONL.gz records).
             con.from_arrow(table).query(
                 "jsonl_block",
                 f"""
