@@ -44,6 +44,11 @@ def _gib(n: int | None) -> str:
     return "–" if not n else f"{n / 2**30:.2f} GiB"
 
 
+def _limit(figures: dict) -> str:
+    """The DuckDB memory limit a figure ran under ("none": DuckDB's default, 80% of RAM)."""
+    return figures.get("memory_limit") or "none"
+
+
 def render(results: dict) -> str:
     machine = results.get("machine", {})
     lines = [
@@ -70,7 +75,7 @@ def render(results: dict) -> str:
     for key, c in results.get("cold", {}).items():
         loads = c.get("load_1_5_15", [])
         lines.append(
-            f"| {key} | {c.get('accounts', 10_000):,} | {c.get('memory_limit') or 'none'} | "
+            f"| {key} | {c.get('accounts', 10_000):,} | {_limit(c)} | "
             f"{c['wall_s']:.1f} | {c['reference_s']:.1f} | {c['ratio']:.2f}× | "
             f"{c['events_per_s']:,} | {_gib(c.get('peak_rss_bytes'))} | "
             f"{_gib(c.get('reference_peak_rss_bytes'))} | {c.get('invoices', 0):,} | "
@@ -85,7 +90,7 @@ def render(results: dict) -> str:
             f"The nightly run on an empty landing folder "
             f"({overhead.get('accounts', 10_000):,}-account catalog, fresh warehouse): **{overhead['wall_s']:.1f} s** (runs {overhead['runs_s']}), "
             f"peak RSS {_gib(overhead.get('peak_rss_bytes'))}, "
-            f"memory limit {overhead.get('memory_limit') or 'none'}."
+            f"memory limit {_limit(overhead)}."
         )
         if "next_night_s" in overhead:
             lines.append(
@@ -104,7 +109,7 @@ def render(results: dict) -> str:
             f"({inc['events_per_history_month']:,} events a month, "
             f"{inc.get('accounts', 10_000):,} accounts): after one "
             f"**{inc['after_1_month_s']:.1f} s**, after six **{inc['after_6_months_s']:.1f} s**, "
-            f"ratio **{inc['ratio']:.2f}×** (memory limit {inc.get('memory_limit') or 'none'})."
+            f"ratio **{inc['ratio']:.2f}×** (memory limit {_limit(inc)})."
         )
     else:
         lines.append("Not measured in this results file.")
