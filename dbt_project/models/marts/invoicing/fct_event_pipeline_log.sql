@@ -13,21 +13,24 @@
         partition_by=open_rows_partition(),
         pre_hook="{{ remove_rows_where(open_pipeline_log_rows()) }}",
         post_hook="{{ write_schema_file() }}",
+        built_in_batches=true,
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
 -- depends_on: {{ ref('stg_landing__event_records') }}
 with records as (
     select * from {{ ref('int_event_records_resolved') }}
+    where {{ in_batch('record_seq') }}
     {% if is_incremental() %}
         -- The rows the pre_hook deleted, and new records.
-        where record_seq not in (select record_seq from {{ this }})
+        and record_seq not in (select record_seq from {{ this }})
     {% endif %}
 ),
 
 matches as (
     select * from {{ ref('int_event_meter_matches') }}
-    {% if is_incremental() %} where record_seq in (select record_seq from records) {% endif %}
+    where {{ in_batch('record_seq') }}
+    {% if is_incremental() %} and record_seq in (select record_seq from records) {% endif %}
 ),
 
 meters as (
@@ -36,7 +39,8 @@ meters as (
 
 attributions as (
     select * from {{ ref('int_event_revenue_attributions') }}
-    {% if is_incremental() %} where record_seq in (select record_seq from records) {% endif %}
+    where {{ in_batch('record_seq') }}
+    {% if is_incremental() %} and record_seq in (select record_seq from records) {% endif %}
 ),
 
 units_per_event as (
