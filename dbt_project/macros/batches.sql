@@ -9,10 +9,11 @@
     events; a record's matches and attributions). Batch k of n holds the keys whose hash is
     k modulo n; the batches partition the rows, so the table is the same whatever n is. -#}
 
-{#- True for the rows of the batch being built. Rendered as `true` when the model is built in
-    one batch (the estimates of DuckDB's planner stay whole), on Spark, and when no batch is
-    set (the compiled SQL run by hand). Cast to UBIGINT like hash(): in HUGEINT arithmetic the
-    test cost 10x the scan (4.1 s against 0.3 s over 28M meter matches). -#}
+{#- True for the rows of the batch being built; true for every row on Spark, when no batch is
+    set (the compiled SQL run by hand), and rendered as `true` when the model is built in one
+    batch (the hash test makes DuckDB estimate 2 rows for every scan it filters). Cast to
+    UBIGINT, hash()'s type: in HUGEINT arithmetic the test cost 10x the scan (4.1 s against
+    0.3 s over 28M meter matches). -#}
 {% macro in_batch(key) -%}
     {{ return(adapter.dispatch('in_batch', 'tallyhouse')(key)) }}
 {%- endmacro %}
