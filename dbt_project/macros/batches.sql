@@ -30,12 +30,17 @@
 {%- endmacro %}
 
 {#- How many batches the model is built in: one per matches_per_batch meter matches (a dbt
-    var, dbt_project.yml). -#}
+    var, dbt_project.yml). One while the matches table does not exist yet (`dbt compile` on
+    a fresh warehouse). -#}
 {% macro build_batches() -%}
     {%- if not config.get('built_in_batches') or not execute -%}
         {{ return(1) }}
     {%- endif -%}
-    {%- set matches = run_query('select count(*) from ' ~ ref('int_event_meter_matches')).columns[0].values()[0] -%}
+    {%- set matches_table = load_relation(ref('int_event_meter_matches')) -%}
+    {%- if matches_table is none -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set matches = run_query('select count(*) from ' ~ matches_table).columns[0].values()[0] -%}
     {%- set per_batch = var('matches_per_batch') | int -%}
     {{ return([1, (matches + per_batch - 1) // per_batch] | max) }}
 {%- endmacro %}

@@ -67,3 +67,20 @@ def test_many_small_batches_build_the_same_rows(rated, tmp_path):
             {str(batch): len(BATCHED) for batch in range(batches)}
         ), run
         assert _rows(warehouse) == one_batch, run
+
+
+def test_the_batched_models_compile_on_a_fresh_warehouse(tmp_path):
+    """Before any build there are no meter matches to count: one batch, the plain SQL."""
+    target = tmp_path / "target"
+    dbt_ok(
+        "compile",
+        "--select",
+        *BATCHED,
+        "--target-path",
+        str(target),
+        TALLYHOUSE_WAREHOUSE=str(tmp_path / "fresh.duckdb"),
+        TALLYHOUSE_AS_OF=AS_OF,
+    )
+    for model in BATCHED:
+        [sql] = (target / "compiled").rglob(f"{model}.sql")
+        assert "tallyhouse_batch" not in sql.read_text(), model
