@@ -103,6 +103,9 @@ def run_reference(
         con.execute(f"SET temp_directory = '{temp_dir}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    # In the log, so a benchmark shows the limit the reference really ran under.
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    print(f"reference: DuckDB memory limit {limit}", flush=True)
     load_pricing(con, catalog / "pricing.yaml")
     parquet = sorted(landing.glob("*.parquet"))
     jsonl = sorted(landing.glob("*.jsonl")) + sorted(landing.glob("*.jsonl.gz"))

@@ -45,8 +45,11 @@ def _gib(n: int | None) -> str:
 
 
 def _limit(figures: dict) -> str:
-    """The DuckDB memory limit a figure ran under ("none": DuckDB's default, 80% of RAM)."""
-    return figures.get("memory_limit") or "none"
+    """The DuckDB memory limit a figure ran under ("none": DuckDB's default, 80% of RAM),
+    and the reference's when it ran under another."""
+    limit = figures.get("memory_limit") or "none"
+    reference = figures.get("reference_memory_limit") or limit
+    return limit if reference == limit else f"{limit} (reference {reference})"
 
 
 def render(results: dict) -> str:

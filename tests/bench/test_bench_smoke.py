@@ -23,7 +23,8 @@ def smoke(request, tmp_path_factory):
     try:
         work = root / "work"
         env = harness.child_env("1GiB", work / "spill", None)
-        figures = bench_main.cold(request.param, 1, work, env, accounts=200)
+        reference_env = harness.child_env("2GiB", work / "spill", None)
+        figures = bench_main.cold(request.param, 1, work, env, 200, reference_env)
         data = bench_main.cold_dataset(request.param, accounts=200).root  # generated above
     finally:
         harness.DATA_DIR = saved
@@ -34,13 +35,20 @@ def smoke(request, tmp_path_factory):
 def test_reference_equals_pipeline_to_the_cent(smoke):
     figures, run_dir, _ = smoke
     # cold() raises BenchmarkFailed on a single cent of disagreement; check again explicitly.
-    result = harness.compare(run_dir / "warehouse.duckdb", run_dir / "reference.duckdb")
+    # It keeps only the compared tables of the pipeline's warehouse, so the reference never
+    # shares the disk with the warehouse and its serving copy.
+    assert not (run_dir / "warehouse.duckdb").exists()
+    assert not (run_dir / "serving.duckdb").exists()
+    result = harness.compare(run_dir / "pipeline-compared.duckdb", run_dir / "reference.duckdb")
     assert result.ok, result.describe()
     assert result.records == 1000  # every record has exactly one pipeline-log row
     assert figures["events"] == 1000
     assert figures["invoices"] == result.invoices > 0
     assert figures["peak_rss_bytes"] > figures["reference_peak_rss_bytes"] > 0
     assert set(figures) >= {"wall_s", "reference_s", "ratio", "events_per_s", "peak_rss_bytes"}
+    # The reference ran under its own limit (--reference-memory-limit), the pipeline under 1GiB.
+    assert "reference: DuckDB memory limit 2.0 GiB" in (run_dir / "reference.log").read_text()
+    assert (figures["memory_limit"], figures["reference_memory_limit"]) == ("1GiB", "2GiB")
 
 
 @pytest.mark.slow
@@ -81,7 +89,7 @@ def test_comparison_catches_one_cent(smoke, tmp_path):
         [account, period_start],
     )
     con.close()
-    result = harness.compare(run_dir / "warehouse.duckdb", tampered)
+    result = harness.compare(run_dir / "pipeline-compared.duckdb", tampered)
     assert not result.ok
     assert [(row[0], row[2], row[3], row[4]) for row in result.invoice_mismatches] == [
         (account, period_start, subtotal, subtotal + Decimal("0.01"))

@@ -4,7 +4,7 @@
 from bench.report import render
 
 
-def cold_row(limit):
+def cold_row(limit, reference_limit=None):
     return {
         "wall_s": 10.0,
         "reference_s": 5.0,
@@ -15,6 +15,7 @@ def cold_row(limit):
         "invoices": 7,
         "accounts": 10_000,
         "memory_limit": limit,
+        "reference_memory_limit": reference_limit or limit,
         "load_1_5_15": ["1.00/1.00/1.00"],
     }
 
@@ -22,7 +23,11 @@ def cold_row(limit):
 def test_each_figure_names_its_own_memory_limit():
     report = render(
         {
-            "cold": {"10M": cold_row("4GiB"), "100M": cold_row("3GiB"), "1M": cold_row(None)},
+            "cold": {
+                "10M": cold_row("4GiB"),
+                "100M": cold_row("3GiB", "12GiB"),
+                "1M": cold_row(None),
+            },
             "fixed_overhead": {
                 "wall_s": 40.0,
                 "runs_s": [40.0],
@@ -44,7 +49,8 @@ def test_each_figure_names_its_own_memory_limit():
         line.split("|")[1].strip(): line for line in report.splitlines() if line.startswith("| 1")
     }
     assert rows["10M"].split("|")[3].strip() == "4GiB"
-    assert rows["100M"].split("|")[3].strip() == "3GiB"
+    # the reference's own limit, when it ran under another
+    assert rows["100M"].split("|")[3].strip() == "3GiB (reference 12GiB)"
     assert rows["1M"].split("|")[3].strip() == "none"
     assert "peak RSS 1.00 GiB, memory limit 2GiB." in report
     assert "ratio **1.05×** (memory limit 5GiB)." in report
