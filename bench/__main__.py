@@ -86,6 +86,12 @@ def cold(
                 data.catalog, data.landing, warehouse, AS_OF, env, run_dir / "pipeline.log"
             )
         )
+        # Printed now: a reference that fails later must not lose the pipeline's figures.
+        print(
+            f"{key} run {attempt + 1}: pipeline {pipeline_runs[-1].wall_s:.1f} s, "
+            f"peak RSS {gib(pipeline_runs[-1].peak_rss_bytes)}",
+            flush=True,
+        )
         keep_compared_tables(warehouse, compared)
         reference_runs.append(
             reference_run(
