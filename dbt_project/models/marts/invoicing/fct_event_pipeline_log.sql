@@ -13,14 +13,14 @@
         partition_by=open_rows_partition(),
         pre_hook="{{ remove_rows_where(open_pipeline_log_rows()) }}",
         post_hook="{{ write_schema_file() }}",
-        built_in_batches=true,
+        batch_key='record_seq',
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
 -- depends_on: {{ ref('stg_landing__event_records') }}
 with records as (
     select * from {{ ref('int_event_records_resolved') }}
-    where {{ in_batch('record_seq') }}
+    where {{ in_batch() }}
     {% if is_incremental() %}
         -- The rows the pre_hook deleted, and new records.
         and record_seq not in (select record_seq from {{ this }})
@@ -29,7 +29,7 @@ with records as (
 
 matches as (
     select * from {{ ref('int_event_meter_matches') }}
-    where {{ in_batch('record_seq') }}
+    where {{ in_batch() }}
     {% if is_incremental() %} and record_seq in (select record_seq from records) {% endif %}
 ),
 
@@ -39,7 +39,7 @@ meters as (
 
 attributions as (
     select * from {{ ref('int_event_revenue_attributions') }}
-    where {{ in_batch('record_seq') }}
+    where {{ in_batch() }}
     {% if is_incremental() %} and record_seq in (select record_seq from records) {% endif %}
 ),
 
