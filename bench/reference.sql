@@ -97,6 +97,7 @@ SELECT (list_position({{ files }}, filename)::BIGINT << 32) + line AS record_seq
        id, schemaName AS schema_name, "timestamp" AS timestamp_text, accountId AS account_ref,
        attributes, dimensions, read_problem
 FROM ({{ records_source }});
+DROP TABLE IF EXISTS landing_lines;
 
 -- 4. Parse and validate: attributes as a name → JSON map from either wire shape.
 CREATE OR REPLACE TABLE parsed AS
@@ -136,17 +137,31 @@ SELECT record_seq, raw_ref, source_file, schema_name, account_ref, event_ts, att
             WHEN event_ts > getvariable('as_of') + INTERVAL 1 DAY THEN 'future timestamp'
        END AS invalid_reason
 FROM checked;
+DROP TABLE records;
 
 -- 5. Dedupe (the first valid record of an id is the one billed), resolve account, schema,
 -- plan period.
 CREATE OR REPLACE TABLE statused AS
-WITH first_valid AS (
-    SELECT *,
-           min(CASE WHEN invalid_reason IS NULL THEN record_seq END)
-               OVER (PARTITION BY event_id) AS first_seq,
-           first_value(payload_hash) OVER (PARTITION BY event_id
-               ORDER BY invalid_reason IS NOT NULL, record_seq) AS first_payload
-    FROM parsed
+WITH repeated_ids AS (
+    -- Only an id seen more than once can be a duplicate: the first valid record of each is
+    -- found over these few, narrow rows (a window over every full-width record spilled tens
+    -- of GB at 100M). A record whose id is seen once is its own first (if valid).
+    SELECT event_id FROM parsed GROUP BY event_id HAVING count(*) > 1
+),
+firsts AS (
+    SELECT event_id,
+           min(record_seq) FILTER (WHERE invalid_reason IS NULL) AS first_seq,
+           arg_min(payload_hash, (invalid_reason IS NOT NULL, record_seq)) AS first_payload
+    FROM parsed SEMI JOIN repeated_ids USING (event_id)
+    GROUP BY event_id
+),
+first_valid AS (
+    SELECT p.*,
+           CASE WHEN f.event_id IS NOT NULL THEN f.first_seq
+                WHEN p.invalid_reason IS NULL THEN p.record_seq END AS first_seq,
+           coalesce(f.first_payload, p.payload_hash) AS first_payload
+    FROM parsed p
+    LEFT JOIN firsts f USING (event_id)
 ),
 schemas AS (
     SELECT schema_name, list(attribute) AS declared FROM schema_attributes GROUP BY ALL
@@ -174,6 +189,7 @@ FROM resolved r
 LEFT JOIN periods p
     ON p.account_id = r.account_id
    AND r.event_ts >= p.period_start AND r.event_ts < p.period_end;
+DROP TABLE parsed;
 
 -- 6. Meter matches, compiled by hand from the catalog's JSON Logic (JavaScript truthiness).
 CREATE OR REPLACE MACRO attr(m, name) AS
@@ -397,7 +413,3 @@ SELECT s.event_id, s.raw_ref, s.source_file, getvariable('as_of') AS received_at
        s.cycle_end, coalesce(e.revenue, 0) AS revenue, e.invoice_id
 FROM statused s
 LEFT JOIN event_revenue e USING (record_seq);
-
-DROP TABLE records;
-DROP TABLE parsed;
-DROP TABLE IF EXISTS landing_lines;
