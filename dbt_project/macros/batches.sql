@@ -70,6 +70,9 @@
         select quantile_disc({{ key }}, {{ fractions }})
         from (from {{ load_relation(ref('int_event_meter_matches')) }} using sample reservoir (100000 rows))
     );
+    -- No bounds (every sampled key null) would make every batch the whole table: stop.
+    select case when getvariable('tallyhouse_batch_bounds') is null then error(
+        'cannot cut {{ this }} into batches: no {{ key }} in a sample of the meter matches') end;
     {%- endif %}
     {%- for batch in range(batches) %}
     set variable tallyhouse_batch = {{ batch }};

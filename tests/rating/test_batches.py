@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from .cases import AS_OF
-from .conftest import dbt_ok, warehouse_copy
+from .conftest import dbt, dbt_ok, warehouse_copy
 
 BATCHED = {
     "int_event_revenue_attributions": "intermediate",
@@ -105,6 +105,28 @@ def test_many_small_batches_build_the_same_rows(rated, tmp_path):
     ):
         assert f"record_seq >= {low}" in scans[table], (table, scans)
         assert f"record_seq < {high}" in scans[table], (table, scans)
+
+
+def test_no_keys_to_cut_on_stops_the_build(rated, tmp_path):
+    """The bounds are quantiles of the meter matches' keys. With none to cut on, every batch
+    would be the whole table, each row written n times: the build stops, naming the model."""
+    warehouse = warehouse_copy(rated, tmp_path)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update intermediate.int_event_meter_matches set invoice_id = null")
+    done = dbt(
+        "run",
+        "--select",
+        "int_event_revenue_attributions",
+        "--full-refresh",
+        "--vars",
+        "{matches_per_batch: 10}",
+        TALLYHOUSE_WAREHOUSE=str(warehouse),
+        TALLYHOUSE_AS_OF=AS_OF,
+    )
+    assert done.returncode != 0
+    assert "cannot cut" in done.stdout and "int_event_revenue_attributions" in done.stdout, (
+        done.stdout[-2000:]
+    )
 
 
 def test_the_batched_models_compile_on_a_fresh_warehouse(tmp_path):
