@@ -177,6 +177,8 @@ def run_reference(
             ) from error
         if profile is not None:
             profile.append((body.strip().splitlines()[0][:80], time.perf_counter() - step_started))
+            # As each step ends, so the log of a run stopped midway shows where it was.
+            print(f"{profile[-1][1]:8.2f} s  {profile[-1][0]}", flush=True)
     con.close()
     return time.perf_counter() - started
 
@@ -203,8 +205,6 @@ def main(argv: list[str] | None = None) -> None:
         args.threads,
         profile,
     )
-    for step, step_seconds in profile or []:
-        print(f"{step_seconds:8.2f} s  {step}")
     print(f"reference: {seconds:.2f} s")
 
 
