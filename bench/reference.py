@@ -89,7 +89,7 @@ def run_reference(
     memory_limit=None,
     temp_dir=None,
     threads=None,
-    profile: list | None = None,
+    profile: bool = False,
 ) -> float:
     """Runs the reference into `out` (replaced); returns its wall seconds."""
     started = time.perf_counter()
@@ -175,10 +175,10 @@ def run_reference(
             raise RuntimeError(
                 f"reference.sql failed at:\n{body.strip()[:300]}\n{error}"
             ) from error
-        if profile is not None:
-            profile.append((body.strip().splitlines()[0][:80], time.perf_counter() - step_started))
+        if profile:
             # As each step ends, so the log of a run stopped midway shows where it was.
-            print(f"{profile[-1][1]:8.2f} s  {profile[-1][0]}", flush=True)
+            step = body.strip().splitlines()[0][:80]
+            print(f"{time.perf_counter() - step_started:8.2f} s  {step}", flush=True)
     con.close()
     return time.perf_counter() - started
 
@@ -194,7 +194,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--profile", action="store_true", help="print seconds per statement")
     args = parser.parse_args(argv)
-    profile: list | None = [] if args.profile else None
     seconds = run_reference(
         args.catalog.resolve(),
         args.landing.resolve(),
@@ -203,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         args.memory_limit,
         args.temp_dir,
         args.threads,
-        profile,
+        args.profile,
     )
     print(f"reference: {seconds:.2f} s")
 
