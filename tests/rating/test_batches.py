@@ -87,46 +87,76 @@ def test_many_small_batches_build_the_same_rows(rated, tmp_path):
 
     # A batch is a key range that DuckDB pushes into the scans (zone maps skip the other
     # batches' row groups of a table stored in key order; estimates stay sane), not a test
-    # evaluated on every row: in the plan of one batch, the scans filter on the range.
-    [sql] = (tmp_path / "target-full" / "compiled").rglob("fct_event_pipeline_log.sql")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        [(low, high)] = con.execute(
-            "select quantile_disc(record_seq, 0.4), quantile_disc(record_seq, 0.6) "
-            "from intermediate.int_event_meter_matches"
-        ).fetchall()
-        con.execute(f"set variable tallyhouse_batch_from = {low}::bigint")
-        con.execute(f"set variable tallyhouse_batch_to = {high}::bigint")
-        [(_, plan)] = con.execute("explain (format json) " + sql.read_text()).fetchall()
-    scans = _scans(json.loads(plan))
+    # evaluated on every row: in the plan of one batch, the scans filter on the range of the
+    # key's first column.
+    plans = {
+        model: _batch_plan(tmp_path / "target-full", warehouse, model, low=0.4, high=0.6)
+        for model in BATCHED
+    }
+    (low, high), scans = plans["fct_event_pipeline_log"]
     for table in (
         "int_event_records_resolved",
         "int_event_meter_matches",
         "int_event_revenue_attributions",
     ):
-        assert f"record_seq >= {low}" in scans[table], (table, scans)
-        assert f"record_seq < {high}" in scans[table], (table, scans)
+        assert f"record_seq >= {low['record_seq']}" in scans[table], (table, scans)
+        assert f"record_seq <= {high['record_seq']}" in scans[table], (table, scans)
+    # The attributions' key is (meter, invoice): the meter matches, stored meter by meter,
+    # are read for the batch's meters only.
+    (low, high), scans = plans["int_event_revenue_attributions"]
+    for table in ("int_rated_usage", "int_event_meter_matches"):
+        assert f"meter_id >= '{low['meter_id']}'" in scans[table], (table, scans)
+        assert f"meter_id <= '{high['meter_id']}'" in scans[table], (table, scans)
 
 
-def test_no_keys_to_cut_on_stops_the_build(rated, tmp_path):
-    """The bounds are quantiles of the meter matches' keys. With none to cut on, every batch
-    would be the whole table, each row written n times: the build stops, naming the model."""
+def _batch_plan(target: Path, warehouse: Path, model: str, low: float, high: float):
+    """The bounds (as structs of the key) and the scans' filters of the batch between two
+    quantiles of the meter matches' keys, from the compiled model."""
+    [sql] = (target / "compiled").rglob(f"{model}.sql")
+    key = {"fct_event_pipeline_log": "record_seq", "int_event_revenue_attributions": "meter_id, invoice_id"}[model]
+    struct = "{" + ", ".join(f"'{c}': {c}" for c in key.split(", ")) + "}"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(
+            f"set variable tallyhouse_batch_from = (select quantile_disc({struct}, {low}) "
+            "from intermediate.int_event_meter_matches)"
+        )
+        con.execute(
+            f"set variable tallyhouse_batch_to = (select quantile_disc({struct}, {high}) "
+            "from intermediate.int_event_meter_matches)"
+        )
+        [(bounds)] = con.execute(
+            "select getvariable('tallyhouse_batch_from'), getvariable('tallyhouse_batch_to')"
+        ).fetchall()
+        [(_, plan)] = con.execute("explain (format json) " + sql.read_text()).fetchall()
+    return bounds, _scans(json.loads(plan))
+
+
+def test_bounds_with_null_columns_still_partition(rated, tmp_path):
+    """Keys compare as structs, a null column after every value. With most matches' meter
+    null, the upper bounds are structs of a null meter: a batch below such a bound still
+    holds every row up to it (a comparison with the null column would drop them), so the
+    batched attributions equal the one-batch build of the same matches."""
     warehouse = warehouse_copy(rated, tmp_path)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("update intermediate.int_event_meter_matches set invoice_id = null")
-    done = dbt(
-        "run",
-        "--select",
-        "int_event_revenue_attributions",
-        "--full-refresh",
-        "--vars",
-        "{matches_per_batch: 10}",
-        TALLYHOUSE_WAREHOUSE=str(warehouse),
-        TALLYHOUSE_AS_OF=AS_OF,
-    )
-    assert done.returncode != 0
-    assert "cannot cut" in done.stdout and "int_event_revenue_attributions" in done.stdout, (
-        done.stdout[-2000:]
-    )
+        con.execute(
+            "update intermediate.int_event_meter_matches set meter_id = null "
+            "where hash(record_seq) % 10 < 6"
+        )
+    built = {}
+    for per_batch in (10**9, 10):
+        dbt_ok(
+            "run",
+            "--select",
+            "int_event_revenue_attributions",
+            "--full-refresh",
+            "--vars",
+            f"{{matches_per_batch: {per_batch}}}",
+            TALLYHOUSE_WAREHOUSE=str(warehouse),
+            TALLYHOUSE_AS_OF=AS_OF,
+        )
+        built[per_batch] = _rows(warehouse)["int_event_revenue_attributions"]
+    assert len(built[10]) > 20
+    assert built[10] == built[10**9]
 
 
 def test_the_batched_models_compile_on_a_fresh_warehouse(tmp_path):

@@ -5,7 +5,7 @@
         partition_by=open_rows_partition(),
         pre_hook="{{ remove_rows_where(open_invoice_rows()) }}",
         post_hook="{{ write_schema_file() }}",
-        batch_key='invoice_id',
+        batch_key=['meter_id', 'invoice_id'],
     )
 }}
 -- depends_on: {{ ref('stg_billing__invoice_periods') }}
@@ -28,6 +28,9 @@
 -- apportion truncates); what the shares miss goes to the last contributing event in event
 -- order (for COUNT any event, for SUM an event with a non-zero value, else a value setter).
 -- Every matched event of an invoiced line has a row, at 0 when it contributed nothing.
+-- Built in batches of (meter, invoice) ranges (macros/batches.sql): a line's events share
+-- both, and the meter matches are stored meter by meter, so a batch reads the row groups of
+-- its meters only (an invoice range alone read every match in every batch).
 with usage_lines as (
     -- line_no: one integer for the line, the key of the windows and joins below in place of
     -- (invoice_id, rate_card_id): at 10M events the model took 53 s instead of 70 s.
