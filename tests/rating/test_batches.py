@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from .cases import AS_OF
-from .conftest import dbt, dbt_ok, warehouse_copy
+from .conftest import dbt_ok, warehouse_copy
 
 BATCHED = {
     "int_event_revenue_attributions": "intermediate",
@@ -113,7 +113,10 @@ def _batch_plan(target: Path, warehouse: Path, model: str, low: float, high: flo
     """The bounds (as structs of the key) and the scans' filters of the batch between two
     quantiles of the meter matches' keys, from the compiled model."""
     [sql] = (target / "compiled").rglob(f"{model}.sql")
-    key = {"fct_event_pipeline_log": "record_seq", "int_event_revenue_attributions": "meter_id, invoice_id"}[model]
+    key = {
+        "fct_event_pipeline_log": "record_seq",
+        "int_event_revenue_attributions": "meter_id, invoice_id",
+    }[model]
     struct = "{" + ", ".join(f"'{c}': {c}" for c in key.split(", ")) + "}"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(
@@ -124,7 +127,7 @@ def _batch_plan(target: Path, warehouse: Path, model: str, low: float, high: flo
             f"set variable tallyhouse_batch_to = (select quantile_disc({struct}, {high}) "
             "from intermediate.int_event_meter_matches)"
         )
-        [(bounds)] = con.execute(
+        [bounds] = con.execute(
             "select getvariable('tallyhouse_batch_from'), getvariable('tallyhouse_batch_to')"
         ).fetchall()
         [(_, plan)] = con.execute("explain (format json) " + sql.read_text()).fetchall()
