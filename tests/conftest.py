@@ -56,6 +56,19 @@ def _xdist_group(item) -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def settings_restored():
+    """A nightly run in the test process sets its settings as TALLYHOUSE_* variables (dbt and
+    Dagster read them there). Restored after each test: a later test's `dbt` subprocess
+    inherited one test's warehouse, still locked by this worker, and failed to open it."""
+    saved = {name: value for name, value in os.environ.items() if name.startswith("TALLYHOUSE_")}
+    yield
+    for name in [name for name in os.environ if name.startswith("TALLYHOUSE_")]:
+        if name not in saved:
+            del os.environ[name]
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def project_environment(tmp_path_factory):
     os.environ["DAGSTER_HOME"] = str(tmp_path_factory.mktemp("dagster_home"))

@@ -45,6 +45,8 @@ def test_a_new_clock_parses_nothing_again_and_the_model_still_reads_it(tmp_path)
         "int_invoices",
         "--target-path",
         str(target),
+        # Its own file: the profile's default is the demo's warehouse in the repository.
+        TALLYHOUSE_WAREHOUSE=str(tmp_path / "warehouse.duckdb"),
         TALLYHOUSE_AS_OF="2026-12-04T00:00:00Z",
     )
     [compiled] = (target / "compiled").rglob("int_invoices.sql")
