@@ -49,6 +49,20 @@ def _scans(node: dict | list) -> dict[str, str]:
     return found
 
 
+def _build_in_batches(warehouse: Path, models, per_batch: int, *args: str) -> None:
+    """`dbt run` of the models on the warehouse, about per_batch meter matches a batch."""
+    dbt_ok(
+        "run",
+        "--select",
+        *models,
+        "--vars",
+        f"{{matches_per_batch: {per_batch}}}",
+        *args,
+        TALLYHOUSE_WAREHOUSE=str(warehouse),
+        TALLYHOUSE_AS_OF=AS_OF,
+    )
+
+
 def test_many_small_batches_build_the_same_rows(rated, tmp_path):
     one_batch = _rows(rated.warehouse)
     with duckdb.connect(str(rated.warehouse), read_only=True) as con:
@@ -63,21 +77,17 @@ def test_many_small_batches_build_the_same_rows(rated, tmp_path):
 
     for run, extra in (("full", ["--full-refresh"]), ("incremental", [])):
         target = tmp_path / f"target-{run}"
-        dbt_ok(
-            "run",
-            "--select",
-            *BATCHED,
+        _build_in_batches(
+            warehouse,
+            BATCHED,
+            per_batch,
             *extra,
-            "--vars",
-            f"{{matches_per_batch: {per_batch}}}",
             "--target-path",
             str(target),
             "--log-path",
             str(target),
             "--log-level-file",
             "debug",
-            TALLYHOUSE_WAREHOUSE=str(warehouse),
-            TALLYHOUSE_AS_OF=AS_OF,
         )
         # Each model built every batch once (both count the same meter matches).
         assert _batches_run(target / "dbt.log") == Counter(
@@ -110,14 +120,14 @@ def test_many_small_batches_build_the_same_rows(rated, tmp_path):
 
 
 def _batch_plan(target: Path, warehouse: Path, model: str, low: float, high: float):
-    """The bounds (as structs of the key) and the scans' filters of the batch between two
-    quantiles of the meter matches' keys, from the compiled model."""
+    """The bounds (as structs of the model's batch key, read from the run's manifest) and the
+    scans' filters of the batch between two quantiles of the meter matches' keys, from the
+    compiled model."""
     [sql] = (target / "compiled").rglob(f"{model}.sql")
-    key = {
-        "fct_event_pipeline_log": "record_seq",
-        "int_event_revenue_attributions": "meter_id, invoice_id",
-    }[model]
-    struct = "{" + ", ".join(f"'{c}': {c}" for c in key.split(", ")) + "}"
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    [key] = [n["config"]["batch_key"] for n in nodes.values() if n["name"] == model]
+    columns = [key] if isinstance(key, str) else key
+    struct = "{" + ", ".join(f"'{c}': {c}" for c in columns) + "}"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute(
             f"set variable tallyhouse_batch_from = (select quantile_disc({struct}, {low}) "
@@ -147,15 +157,8 @@ def test_bounds_with_null_columns_still_partition(rated, tmp_path):
         )
     built = {}
     for per_batch in (10**9, 10):
-        dbt_ok(
-            "run",
-            "--select",
-            "int_event_revenue_attributions",
-            "--full-refresh",
-            "--vars",
-            f"{{matches_per_batch: {per_batch}}}",
-            TALLYHOUSE_WAREHOUSE=str(warehouse),
-            TALLYHOUSE_AS_OF=AS_OF,
+        _build_in_batches(
+            warehouse, ["int_event_revenue_attributions"], per_batch, "--full-refresh"
         )
         built[per_batch] = _rows(warehouse)["int_event_revenue_attributions"]
     assert len(built[10]) > 20
