@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from dagster_project.lib.invoicing import warehouse
 from dagster_project.lib.invoicing.warehouse import BILLING_TABLES, write_invoices
 from dagster_project.lib.warehouse import connect_warehouse, copy_warehouse
 from dagster_project.settings import parse_as_of
@@ -197,3 +198,35 @@ def test_a_draft_older_than_an_invoice_finalized_now_is_priced_again(two_copies)
     # ... so the next run prices it again though nothing of it changed; the others keep theirs.
     assert night("2026-12-04T00:01:00Z").priced_accounts == {"acc_acme"}
     assert acme_hash() is not None
+
+
+def test_pricing_accounts_in_groups_writes_what_one_group_writes(two_copies, monkeypatch):
+    """Accounts are priced ACCOUNTS_PER_GROUP at a time (to bound memory); groups of two
+    must write the rows one group of every account writes, night after night, as invoices
+    finalize, credits are spent and wallets drawn."""
+    grouped, whole = two_copies
+    accounts = len(_recorded(grouped))
+    assert accounts > 4  # several groups of two, with credits and wallets in more than one
+
+    def night(clock: str):
+        with monkeypatch.context() as patch:
+            patch.setattr(warehouse, "ACCOUNTS_PER_GROUP", 2)
+            summary = write_invoices(grouped, parse_as_of(clock))
+        whole_summary = write_invoices(whole, parse_as_of(clock))
+        for table in BILLING_TABLES:
+            assert _rows(grouped, table) == _rows(whole, table), (clock, table)
+        assert summary == whole_summary
+        return summary
+
+    night(RUN_1)
+    grouped.execute(ACME_USAGE_UP)
+    whole.execute(ACME_USAGE_UP)
+    finalizing = night("2026-12-04T00:00:00Z")
+    assert finalizing.finalized_now > 0
+    assert len(finalizing.priced_accounts) > 2
+    night("2026-12-06T00:00:00Z")
+    for table in ("credit_ledger", "wallet_ledger"):
+        spent = grouped.execute(
+            f"select count(distinct account_id) from billing.{table} where entry_type = 'APPLIED'"
+        ).fetchone()[0]
+        assert spent > 1, table  # ledger entries of several accounts, so of several groups

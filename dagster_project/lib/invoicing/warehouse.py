@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, getcontext
@@ -265,8 +266,8 @@ def _compiled_rules(con) -> dict[str, list]:
 # Only open invoices are built: a finalized invoice is stored once and never rebuilt, so its
 # lines are not read either (most of the warehouse's lines after the first months).
 NOT_FINALIZED = "invoice_id not in (select invoice_id from billing.finalized_invoices)"
-# Of an account's rows, only those of the accounts this run prices (registered by
-# _write_invoices).
+# Of an account's rows, only those of the accounts being priced (_accounts_registered: a
+# group of this run's at a time).
 TO_PRICE = "account_id in (select account_id from accounts_to_price)"
 
 # Instants as naive UTC and decimals as text, made exact Python values by _invoice_inputs:
@@ -283,9 +284,9 @@ order by i.account_id, i.period_start, i.invoice_id
 """
 
 
-def _invoice_inputs(con) -> list[InvoiceInput]:
-    pricings = _usage_pricings(con)
-    rules = _compiled_rules(con)
+def _invoice_inputs(
+    con, pricings: dict[tuple[str, str], UsagePricing], rules: dict[str, list]
+) -> list[InvoiceInput]:
     usage: dict[str, list[UsageLineInput]] = defaultdict(list)
     # Rows as tuples and amounts as text (Decimal(text) is exact and several times faster
     # than DuckDB building a Decimal per value): ~375k rated lines on a 10k-account night.
@@ -577,10 +578,9 @@ def _accounts_to_price(
     return {a for a in inputs.keys() | stored.keys() if not unchanged(a)}
 
 
-def _priced_rows(
-    con, invoices: list[dict], to_price: set[str], pricing_version: str, as_of: datetime
-) -> list[dict]:
-    """billing.priced_accounts rows of this run's accounts, from the rows it leaves behind."""
+def _earlier_drafts(invoices: tuple[dict, ...]) -> set[str]:
+    """Accounts with a draft whose period starts before one of their invoices finalized now
+    (see ACCOUNT_INPUTS_SQL): priced again by the next run, whatever it finds."""
     first_draft: dict[str, datetime] = {}
     last_finalized: dict[str, datetime] = {}
     for invoice in invoices:
@@ -589,23 +589,35 @@ def _priced_rows(
             first_draft[account] = min(first_draft.get(account, start), start)
         else:
             last_finalized[account] = max(last_finalized.get(account, start), start)
+    return {
+        account
+        for account, start in first_draft.items()
+        if start < last_finalized.get(account, start)
+    }
 
-    def earlier_draft(account: str) -> bool:
-        return account in first_draft and first_draft[account] < last_finalized.get(
-            account, first_draft[account]
-        )
 
+def _priced_rows(
+    con, to_price: set[str], earlier_drafts: set[str], pricing_version: str, as_of: datetime
+) -> list[dict]:
+    """billing.priced_accounts rows of this run's accounts, from the rows it leaves behind."""
     inputs = _inputs_hashes(con)
     return [
         {
             "account_id": account,
             # No hash: priced again by the next run, whatever it finds.
-            "inputs_hash": None if earlier_draft(account) else inputs[account],
+            "inputs_hash": None if account in earlier_drafts else inputs[account],
             "pricing_version": pricing_version,
             "priced_as_of": as_of,
         }
         for account in sorted(to_price & inputs.keys())
     ]
+
+
+# Accounts are priced this many at a time. All an invoice is built from (its credits, its
+# wallet, its ledgers) is its account's, so groups are independent, and a run holds one
+# group's Python objects at a time: all 10k accounts' at once were ~1 GiB beside DuckDB's
+# buffers, the night's peak (bench/profile.md, "Peak RSS by step").
+ACCOUNTS_PER_GROUP = 1000
 
 
 def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
@@ -614,39 +626,101 @@ def write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicing
         return _write_invoices(con, as_of)
 
 
+@contextmanager
+def _accounts_registered(con, accounts: list[str]):
+    """The accounts TO_PRICE reads, for the statements inside the block."""
+    con.register("accounts_to_price", pa.table({"account_id": pa.array(accounts, pa.string())}))
+    try:
+        yield
+    finally:
+        con.unregister("accounts_to_price")
+
+
+@dataclass(frozen=True)
+class _GroupResult:
+    finalized_now: int
+    finalized_needing_review: int
+    earlier_drafts: frozenset[str]  # see _earlier_drafts
+
+
 def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> InvoicingSummary:
     ensure_billing_tables(con)
     as_of = utc(as_of, "as_of")
     grants = _credit_grants(con)
     pricing_version = _pricing_version(con)
     to_price = _accounts_to_price(con, as_of, grants, pricing_version)
-    # The queries below read and replace these accounts' rows only (TO_PRICE).
-    con.register("accounts_to_price", pa.table({"account_id": sorted(to_price)}))
-    try:
-        return _price_accounts(con, as_of, grants, to_price, pricing_version)
-    finally:
-        con.unregister("accounts_to_price")
-
-
-def _price_accounts(
-    con, as_of: datetime, grants: list[CreditGrant], to_price: set[str], pricing_version: str
-) -> InvoicingSummary:
-    prior = prior_state_from_ledgers(
-        _rows(con, "select * from billing.credit_ledger order by occurred_at, entry_id"),
-        _rows(con, "select * from billing.wallet_ledger order by occurred_at, entry_id"),
-    )
-    run = build_invoices(
-        _invoice_inputs(con),
-        [g for g in grants if g.account_id in to_price],
-        _wallet_transactions(con),
-        prior,
-        as_of,
-    )
+    pricings, rules = _usage_pricings(con), _compiled_rules(con)
     # Events received up to this run are the ones a newly finalized invoice bills; later ones
     # for its period are PAST_GRACE_PERIOD.
     through_seq = con.execute(
         "select coalesce(max(record_seq), 0) from raw.event_records"
     ).fetchall()[0][0]
+    before = con.execute("select count(*) from billing.finalized_invoices").fetchall()[0][0]
+    accounts = sorted(to_price)
+    results: list[_GroupResult] = []
+    con.execute("begin transaction")
+    try:
+        for first in range(0, len(accounts), ACCOUNTS_PER_GROUP):
+            group = accounts[first : first + ACCOUNTS_PER_GROUP]
+            members = set(group)
+            with _accounts_registered(con, group):
+                results.append(
+                    _price_group(
+                        con,
+                        as_of,
+                        [g for g in grants if g.account_id in members],
+                        pricings,
+                        rules,
+                        through_seq,
+                    )
+                )
+        earlier_drafts = set().union(*(r.earlier_drafts for r in results))
+        with _accounts_registered(con, accounts):
+            con.execute(f"delete from billing.priced_accounts where {TO_PRICE}")
+        _insert(
+            con,
+            "priced_accounts",
+            _priced_rows(con, to_price, earlier_drafts, pricing_version, as_of),
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    drafts, drafts_for_review = con.execute(
+        "select count(*), count(*) filter (where needs_review) from billing.draft_invoices"
+    ).fetchall()[0]
+    return InvoicingSummary(
+        drafts=drafts,
+        finalized_now=sum(r.finalized_now for r in results),
+        finalized_before=before,
+        needs_review=drafts_for_review + sum(r.finalized_needing_review for r in results),
+        priced_accounts=frozenset(to_price),
+    )
+
+
+def _price_group(
+    con,
+    as_of: datetime,
+    grants: list[CreditGrant],
+    pricings: dict[tuple[str, str], UsagePricing],
+    rules: dict[str, list],
+    through_seq: int,
+) -> _GroupResult:
+    """Build the registered accounts' open invoices and write them, inside _write_invoices'
+    transaction."""
+    prior = prior_state_from_ledgers(
+        _rows(
+            con,
+            f"select * from billing.credit_ledger where {TO_PRICE} order by occurred_at, entry_id",
+        ),
+        _rows(
+            con,
+            f"select * from billing.wallet_ledger where {TO_PRICE} order by occurred_at, entry_id",
+        ),
+    )
+    run = build_invoices(
+        _invoice_inputs(con, pricings, rules), grants, _wallet_transactions(con), prior, as_of
+    )
     finalized_ids = {i["invoice_id"] for i in run.invoices if i["status"] != "DRAFT"}
     for invoice in run.invoices:
         invoice["finalized_through_record_seq"] = (
@@ -661,41 +735,23 @@ def _price_accounts(
     invoices_done, invoices_draft = split(run.invoices)
     lines_done, lines_draft = split(run.line_items)
     logs_done, logs_draft = split(run.rule_logs)
-    before = con.execute("select count(*) from billing.finalized_invoices").fetchall()[0][0]
-    con.execute("begin transaction")
-    try:
-        _insert(con, "finalized_invoices", invoices_done)
-        _insert(con, "finalized_invoice_line_items", lines_done)
-        _insert(con, "finalized_pricing_rule_log", logs_done)
-        # The priced accounts' drafts are replaced; the others' are what they would be again.
-        for table in ("draft_invoice_line_items", "draft_pricing_rule_log"):
-            con.execute(
-                f"""delete from billing.{table} where invoice_id in
-                    (select invoice_id from billing.draft_invoices where {TO_PRICE})"""
-            )
-        for table in ("draft_invoices", "priced_accounts"):
-            con.execute(f"delete from billing.{table} where {TO_PRICE}")
-        _insert(con, "draft_invoices", invoices_draft)
-        _insert(con, "draft_invoice_line_items", lines_draft)
-        _insert(con, "draft_pricing_rule_log", logs_draft)
-        _insert(con, "credit_ledger", run.credit_ledger)
-        _insert(con, "wallet_ledger", run.wallet_ledger)
-        _insert(
-            con,
-            "priced_accounts",
-            _priced_rows(con, run.invoices, to_price, pricing_version, as_of),
+    _insert(con, "finalized_invoices", invoices_done)
+    _insert(con, "finalized_invoice_line_items", lines_done)
+    _insert(con, "finalized_pricing_rule_log", logs_done)
+    # The priced accounts' drafts are replaced; the others' are what they would be again.
+    for table in ("draft_invoice_line_items", "draft_pricing_rule_log"):
+        con.execute(
+            f"""delete from billing.{table} where invoice_id in
+                (select invoice_id from billing.draft_invoices where {TO_PRICE})"""
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    drafts, drafts_for_review = con.execute(
-        "select count(*), count(*) filter (where needs_review) from billing.draft_invoices"
-    ).fetchall()[0]
-    return InvoicingSummary(
-        drafts=drafts,
+    con.execute(f"delete from billing.draft_invoices where {TO_PRICE}")
+    _insert(con, "draft_invoices", invoices_draft)
+    _insert(con, "draft_invoice_line_items", lines_draft)
+    _insert(con, "draft_pricing_rule_log", logs_draft)
+    _insert(con, "credit_ledger", run.credit_ledger)
+    _insert(con, "wallet_ledger", run.wallet_ledger)
+    return _GroupResult(
         finalized_now=len(invoices_done),
-        finalized_before=before,
-        needs_review=drafts_for_review + sum(1 for i in invoices_done if i["needs_review"]),
-        priced_accounts=frozenset(to_price),
+        finalized_needing_review=sum(1 for i in invoices_done if i["needs_review"]),
+        earlier_drafts=frozenset(_earlier_drafts(run.invoices)),
     )
