@@ -98,6 +98,9 @@ SELECT (list_position({{ files }}, filename)::BIGINT << 32) + line AS record_seq
        attributes, dimensions, read_problem
 FROM ({{ records_source }});
 DROP TABLE IF EXISTS landing_lines;
+-- From here every row carries its record_seq, so no table needs its rows in insertion order
+-- (a JSONL line's number came from it above); keeping that order made step 7 spill.
+SET preserve_insertion_order = false;
 
 -- 4. Parse and validate: attributes as a name → JSON map from either wire shape.
 CREATE OR REPLACE TABLE parsed AS
@@ -196,12 +199,11 @@ CREATE OR REPLACE MACRO attr(m, name) AS
     CASE WHEN json_type(m[name]) IN ('NULL') THEN NULL
          ELSE try_cast(m[name] ->> '$' AS DECIMAL(38,12)) END;
 CREATE OR REPLACE TABLE meter_matches AS
-WITH priced AS (SELECT * FROM statused WHERE status = 'PRICED')
-SELECT record_seq, event_id, event_ts, account_id, assignment_id, period_start,
-       m.meter_id, m.units, m.is_text
-FROM priced,
-     LATERAL (
-        SELECT unnest(CASE schema_name
+WITH candidates AS (
+    -- unnest in the select list streams: a LATERAL subquery over the record's columns
+    -- is decorrelated into a join on them (attrs and dims included)
+    SELECT record_seq, event_id, event_ts, account_id, assignment_id, period_start,
+           unnest(CASE schema_name
             WHEN 'llm_call' THEN [
                 {'meter_id': 'llm_calls', 'units': NULL::DECIMAL(38,12), 'is_text': NULL::BOOLEAN, 'hit': true},
                 {'meter_id': 'llm_input_tokens', 'units': attr(attrs, 'input_tokens'), 'is_text': NULL, 'hit': true},
@@ -224,12 +226,22 @@ FROM priced,
             WHEN 'storage_snapshot' THEN [
                 {'meter_id': 'storage_peak_gb', 'units': attr(attrs, 'gb_stored'), 'is_text': NULL, 'hit': true},
                 {'meter_id': 'storage_latest_gb', 'units': attr(attrs, 'gb_stored'), 'is_text': NULL, 'hit': true}]
-        END) AS m
-     )
+           END) AS m
+    FROM statused
+    WHERE status = 'PRICED'
+)
+SELECT record_seq, event_id, event_ts, account_id, assignment_id, period_start,
+       m.meter_id, m.units, m.is_text
+FROM candidates
 WHERE m.hit;
 
 -- 7. Usage per invoice × meter (COUNT, SUM, MAX, UNIQUE_COUNT, LATEST; null values count
 -- for COUNT only).
+-- An event's weight in its line's revenue (step 12): its units for SUM meters, 1 for others.
+CREATE OR REPLACE MACRO share_weight(meter_id, units) AS
+    CASE WHEN meter_id IN ('llm_calls', 'api_requests', 'storage_peak_gb',
+                           'storage_latest_gb', 'active_users') THEN 1::DECIMAL(38,12)
+         ELSE coalesce(units, 0) END;
 CREATE OR REPLACE TABLE usage_by_invoice AS
 SELECT account_id, assignment_id, period_start, meter_id,
        CASE meter_id
@@ -239,7 +251,9 @@ SELECT account_id, assignment_id, period_start, meter_id,
            WHEN 'storage_latest_gb' THEN arg_max(units, (event_ts, event_id)) FILTER (units IS NOT NULL)
            WHEN 'active_users' THEN count(DISTINCT (is_text, units)) FILTER (units IS NOT NULL)::DECIMAL(38,12)
            ELSE coalesce(sum(units), 0)
-       END AS units
+       END AS units,
+       -- what step 12 divides the line's revenue by: the weights of its events
+       sum(share_weight(meter_id, units)) AS weight_total
 FROM meter_matches
 GROUP BY account_id, assignment_id, period_start, meter_id;
 
@@ -383,26 +397,25 @@ FROM rules;
 -- equal share for every event of the meter). The pipeline attributes TIERED slabs
 -- marginally in event order; the sum per line is the same.
 CREATE OR REPLACE TABLE event_revenue AS
-WITH shares AS (
-    SELECT m.record_seq, m.meter_id, i.invoice_id,
-           CASE WHEN m.meter_id IN ('llm_calls', 'api_requests', 'storage_peak_gb',
-                                    'storage_latest_gb', 'active_users') THEN 1::DECIMAL(38,12)
-                ELSE coalesce(m.units, 0) END AS weight
-    FROM meter_matches m
+WITH line_shares AS (
+    -- per invoice × meter: its line's revenue (none when the plan does not price the meter:
+    -- METERED, revenue not computed) and the weights it is shared by (step 7), so the
+    -- matches need no window over all of them
+    SELECT u.account_id, u.assignment_id, u.period_start, u.meter_id, i.invoice_id,
+           l.revenue, u.weight_total
+    FROM usage_by_invoice u
     JOIN invoices i USING (account_id, assignment_id, period_start)
-),
-weighted AS (
-    -- a meter the plan does not price has no usage line: METERED, revenue not computed
-    SELECT s.*, u.revenue, sum(s.weight) OVER (PARTITION BY s.invoice_id, s.meter_id) AS total
-    FROM shares s
-    LEFT JOIN usage_lines u ON u.invoice_id = s.invoice_id AND u.meter_id = s.meter_id
+    LEFT JOIN usage_lines l ON l.invoice_id = i.invoice_id AND l.meter_id = u.meter_id
 )
-SELECT record_seq, any_value(invoice_id) AS invoice_id, list(DISTINCT meter_id) AS matched_meter_ids,
-       bool_or(revenue IS NOT NULL) AS revenue_computed,
-       sum(CASE WHEN revenue IS NULL OR total = 0 THEN 0
-                ELSE unscale12(scaled12(revenue) * scaled12(weight) // scaled12(total)) END) AS revenue
-FROM weighted
-GROUP BY record_seq;
+SELECT m.record_seq, any_value(s.invoice_id) AS invoice_id,
+       list(DISTINCT m.meter_id) AS matched_meter_ids,
+       bool_or(s.revenue IS NOT NULL) AS revenue_computed,
+       sum(CASE WHEN s.revenue IS NULL OR s.weight_total = 0 THEN 0
+                ELSE unscale12(scaled12(s.revenue) * scaled12(share_weight(m.meter_id, m.units))
+                               // scaled12(s.weight_total)) END) AS revenue
+FROM meter_matches m
+JOIN line_shares s USING (account_id, assignment_id, period_start, meter_id)
+GROUP BY m.record_seq;
 
 CREATE OR REPLACE TABLE pipeline_log AS
 SELECT s.event_id, s.raw_ref, s.source_file, getvariable('as_of') AS received_at,
