@@ -248,8 +248,13 @@ SELECT account_id, assignment_id, period_start, meter_id,
            WHEN 'llm_calls' THEN count(*)::DECIMAL(38,12)
            WHEN 'api_requests' THEN count(*)::DECIMAL(38,12)
            WHEN 'storage_peak_gb' THEN max(units)
-           WHEN 'storage_latest_gb' THEN arg_max(units, (event_ts, event_id)) FILTER (units IS NOT NULL)
-           WHEN 'active_users' THEN count(DISTINCT (is_text, units)) FILTER (units IS NOT NULL)::DECIMAL(38,12)
+           -- each aggregate filtered to its meter: a group's CASE picks one, but all run on
+           -- every group, and the distinct sets of every SUM meter's units ran out of memory
+           -- at 100M
+           WHEN 'storage_latest_gb' THEN arg_max(units, (event_ts, event_id))
+               FILTER (units IS NOT NULL AND meter_id = 'storage_latest_gb')
+           WHEN 'active_users' THEN count(DISTINCT (is_text, units))
+               FILTER (units IS NOT NULL AND meter_id = 'active_users')::DECIMAL(38,12)
            ELSE coalesce(sum(units), 0)
        END AS units,
        -- what step 12 divides the line's revenue by: the weights of its events
@@ -408,7 +413,8 @@ WITH line_shares AS (
     LEFT JOIN usage_lines l ON l.invoice_id = i.invoice_id AND l.meter_id = u.meter_id
 )
 SELECT m.record_seq, any_value(s.invoice_id) AS invoice_id,
-       list(DISTINCT m.meter_id) AS matched_meter_ids,
+       -- no DISTINCT aggregate over 100M groups: it cannot spill
+       list_sort(list_distinct(list(m.meter_id))) AS matched_meter_ids,
        bool_or(s.revenue IS NOT NULL) AS revenue_computed,
        sum(CASE WHEN s.revenue IS NULL OR s.weight_total = 0 THEN 0
                 ELSE unscale12(scaled12(s.revenue) * scaled12(share_weight(m.meter_id, m.units))
