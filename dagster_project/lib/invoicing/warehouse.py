@@ -1,9 +1,10 @@
 """Reads rated lines and the catalog from the warehouse, builds invoices, writes the results.
 
 Set-based I/O around the pure builder, a group of accounts at a time: one query per input
-and one insert per output for each group, all writes in one transaction. Finalized invoices are stored once and never rewritten; the
-ledgers are append-only; an account's drafts are replaced whenever what they are built from
-changed since they were priced (priced_accounts below), and kept as they are otherwise.
+and one insert per output for each group, all writes in one transaction. Finalized invoices
+are stored once and never rewritten; the ledgers are append-only; an account's drafts are
+replaced whenever what they are built from changed since they were priced (priced_accounts
+below), and kept as they are otherwise.
 """
 
 from __future__ import annotations
