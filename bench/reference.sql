@@ -243,24 +243,39 @@ CREATE OR REPLACE MACRO share_weight(meter_id, units) AS
                            'storage_latest_gb', 'active_users') THEN 1::DECIMAL(38,12)
          ELSE coalesce(units, 0) END;
 CREATE OR REPLACE TABLE usage_by_invoice AS
-SELECT account_id, assignment_id, period_start, meter_id,
-       CASE meter_id
-           WHEN 'llm_calls' THEN count(*)::DECIMAL(38,12)
-           WHEN 'api_requests' THEN count(*)::DECIMAL(38,12)
-           WHEN 'storage_peak_gb' THEN max(units)
-           -- each aggregate filtered to its meter: a group's CASE picks one, but all run on
-           -- every group, and the distinct sets of every SUM meter's units ran out of memory
-           -- at 100M
-           WHEN 'storage_latest_gb' THEN arg_max(units, (event_ts, event_id))
-               FILTER (units IS NOT NULL AND meter_id = 'storage_latest_gb')
-           WHEN 'active_users' THEN count(DISTINCT (is_text, units))
-               FILTER (units IS NOT NULL AND meter_id = 'active_users')::DECIMAL(38,12)
-           ELSE coalesce(sum(units), 0)
-       END AS units,
-       -- what step 12 divides the line's revenue by: the weights of its events
-       sum(share_weight(meter_id, units)) AS weight_total
-FROM meter_matches
-GROUP BY account_id, assignment_id, period_start, meter_id;
+WITH per_meter AS (
+    SELECT account_id, assignment_id, period_start, meter_id,
+           CASE meter_id
+               WHEN 'llm_calls' THEN count(*)::DECIMAL(38,12)
+               WHEN 'api_requests' THEN count(*)::DECIMAL(38,12)
+               WHEN 'storage_peak_gb' THEN max(units)
+               -- filtered to its meter: a group's CASE picks one aggregate, but all of them
+               -- run on every group
+               WHEN 'storage_latest_gb' THEN arg_max(units, (event_ts, event_id))
+                   FILTER (units IS NOT NULL AND meter_id = 'storage_latest_gb')
+               WHEN 'active_users' THEN NULL  -- from users below
+               ELSE coalesce(sum(units), 0)
+           END AS units,
+           -- what step 12 divides the line's revenue by: the weights of its events
+           sum(share_weight(meter_id, units)) AS weight_total
+    FROM meter_matches
+    GROUP BY account_id, assignment_id, period_start, meter_id
+),
+users AS (
+    -- UNIQUE_COUNT by a plain GROUP BY over the distinct pairs: a DISTINCT aggregate ran the
+    -- 100M reference out of memory at 3 GiB
+    SELECT account_id, assignment_id, period_start, count(*)::DECIMAL(38,12) AS users
+    FROM (SELECT DISTINCT account_id, assignment_id, period_start, is_text, units
+          FROM meter_matches WHERE meter_id = 'active_users' AND units IS NOT NULL)
+    GROUP BY account_id, assignment_id, period_start
+)
+SELECT p.account_id, p.assignment_id, p.period_start, p.meter_id,
+       CASE WHEN p.meter_id = 'active_users' THEN coalesce(u.users, 0) ELSE p.units END AS units,
+       p.weight_total
+FROM per_meter p
+LEFT JOIN users u
+    ON p.meter_id = 'active_users' AND u.account_id = p.account_id
+   AND u.assignment_id = p.assignment_id AND u.period_start = p.period_start;
 
 -- 8. Invoices that exist: begun by the clock, or holding usage.
 CREATE OR REPLACE TABLE invoices AS
