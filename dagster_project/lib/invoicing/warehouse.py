@@ -676,8 +676,6 @@ def _write_invoices(con: duckdb.DuckDBPyConnection, as_of: datetime) -> Invoicin
                     )
                 )
         earlier_drafts = set().union(*(r.earlier_drafts for r in results))
-        with _accounts_registered(con, accounts):
-            con.execute(f"delete from billing.priced_accounts where {TO_PRICE}")
         _insert(
             con,
             "priced_accounts",
@@ -745,7 +743,8 @@ def _price_group(
             f"""delete from billing.{table} where invoice_id in
                 (select invoice_id from billing.draft_invoices where {TO_PRICE})"""
         )
-    con.execute(f"delete from billing.draft_invoices where {TO_PRICE}")
+    for table in ("draft_invoices", "priced_accounts"):
+        con.execute(f"delete from billing.{table} where {TO_PRICE}")
     _insert(con, "draft_invoices", invoices_draft)
     _insert(con, "draft_invoice_line_items", lines_draft)
     _insert(con, "draft_pricing_rule_log", logs_draft)
