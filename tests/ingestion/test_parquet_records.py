@@ -277,3 +277,40 @@ def test_a_parquet_row_naming_an_attribute_or_dimension_twice_is_one_invalid_rec
     ]
     assert rows[0][12] == {"a": Decimal("1")}
     assert (rows[4][12], rows[4][13]) == ({"a": Decimal("3")}, {"k": "v"})
+
+
+# Attribute values of every JSON number type and numeric text, at the edges of what an exact
+# DECIMAL(38, 12) holds: 26 integer digits, 12 places. JSON integers skip the text checks
+# (records.py), so these prove the shortcut takes no number it should refuse.
+# fmt: off
+NUMBER_LINES = [
+    ('18446744073709551615', "ACCEPTED", Decimal("18446744073709551615")),  # UBIGINT
+    ('-9223372036854775808', "ACCEPTED", Decimal("-9223372036854775808")),  # BIGINT
+    ('12345678901234567890123456', "ACCEPTED", Decimal("12345678901234567890123456")),
+    ('123456789012345678901234567', "INVALID",
+     "attribute 'n' is out of range: \"123456789012345678901234567\""),
+    ('1.000000000001', "ACCEPTED", Decimal("1.000000000001")),
+    ('1.0000000000001', "INVALID",
+     "attribute 'n' has more than 12 decimal places: \"1.0000000000001\""),
+    ('"0.0000000000001"', "INVALID",
+     "attribute 'n' has more than 12 decimal places: \"0.0000000000001\""),
+    ('2.5e3', "ACCEPTED", Decimal("2500")),
+    ('" 42 "', "ACCEPTED", Decimal("42")),
+    ('"4 2"', "INVALID", "attribute 'n' is not numeric: \"4 2\""),
+]
+# fmt: on
+
+
+def test_attribute_numbers_of_every_json_type_are_exact_or_named(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "events.jsonl").write_text(
+        "".join(
+            f'{{"id":"n{i}",{HEAD},"attributes":{{"n":{value}}}}}\n'
+            for i, (value, _, _) in enumerate(NUMBER_LINES)
+        ),
+        encoding="utf-8",
+    )
+    rows = ingested(landing, tmp_path / "warehouse.duckdb")
+    got = [(row[14], row[12]["n"] if row[14] == "ACCEPTED" else row[15]) for row in rows]
+    assert got == [(status, outcome) for _, status, outcome in NUMBER_LINES]

@@ -100,15 +100,18 @@ create or replace temp macro th_repeated_key(keys) as case
     when len(keys) > len(list_distinct(keys))
         then list_filter(keys, lambda k, i: list_position(keys, k) < i)[1]
 end;
--- JSON numbers and numeric strings, read as exact decimals (JS Number() allows blanks).
+-- JSON numbers and numeric strings, read as exact decimals (JS Number() allows blanks); the
+-- cast is null when the value is not one.
+create or replace temp macro th_exact(v) as try_cast(trim(v->>'$') as decimal(38, 12));
 create or replace temp macro th_is_numeric_text(t) as
     regexp_full_match(trim(t), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?');
-create or replace temp macro th_decimal_problem(t) as case
+-- t: the value's text; d: t cast to the exact decimal (null when it is not one).
+create or replace temp macro th_decimal_problem(t, d) as case
     when not th_is_numeric_text(t) then 'is not numeric'
     when lower(t) not like '%e%'
          and length(rtrim(coalesce(regexp_extract(trim(t), '\.([0-9]*)', 1), ''), '0')) > 12
         then 'has more than 12 decimal places'
-    when try_cast(trim(t) as decimal(38, 12)) is null then 'is out of range'
+    when d is null then 'is out of range'
 end;
 """
 )
@@ -160,12 +163,22 @@ typed as (
         json_type(f.dimensions) as dimensions_type,
         case when json_type(f.attributes) = 'ARRAY' then json_type(f.attributes, '$[*]') end
             as attribute_entry_types,
-        -- A key named twice cannot become a MAP key (unique): that one record is INVALID.
-        case when json_type(f.attributes) = 'OBJECT' then th_repeated_key(json_keys(f.attributes)) end
-            as repeated_attribute_key,
-        case when json_type(f.dimensions) = 'OBJECT' then th_repeated_key(json_keys(f.dimensions)) end
-            as repeated_dimension_key
+        -- An object naming a key twice is no MAP (keys are unique): try_cast gives null.
+        case when json_type(f.attributes) = 'OBJECT'
+            then try_cast(f.attributes as map(varchar, json)) end as attributes_map,
+        case when json_type(f.dimensions) = 'OBJECT'
+            then try_cast(f.dimensions as map(varchar, json)) end as dimensions_map
     from keyed
+),
+objects as (
+    -- The key named twice, looked for in the rare objects that are no MAP: that one record
+    -- is INVALID.
+    select *,
+        case when attributes_type = 'OBJECT' and attributes_map is null
+            then th_repeated_key(json_keys(f.attributes)) end as repeated_attribute_key,
+        case when dimensions_type = 'OBJECT' and dimensions_map is null
+            then th_repeated_key(json_keys(f.dimensions)) end as repeated_dimension_key
+    from typed
 ),
 entries as (
     select *,
@@ -175,17 +188,19 @@ entries as (
             then list_transform(from_json(f.attributes, 'ATTRIBUTE_ENTRY_FIELDS'), lambda e: {
                 'name': e.name->>'$', 'name_type': json_type(e.name),
                 'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$',
-                'unit': e.unit->>'$'})
+                'unit': e.unit->>'$', 'value': th_exact(e.value)})
             when attributes_type = 'OBJECT' and repeated_attribute_key is null
-            then list_transform(map_entries(cast(f.attributes as map(varchar, json))), lambda e: {
+            -- (The cast runs only if an object were no MAP for another reason: it fails the batch.)
+            then list_transform(map_entries(coalesce(
+                attributes_map, cast(f.attributes as map(varchar, json)))), lambda e: {
                 'name': e.key, 'name_type': 'VARCHAR',
                 'value_type': coalesce(json_type(e.value), 'NULL'), 'value_text': e.value->>'$',
-                'unit': null::varchar})
+                'unit': null::varchar, 'value': th_exact(e.value)})
         end as attribute_entries,
         case when dimensions_type = 'OBJECT' and repeated_dimension_key is null
-            then list_sort(map_entries(cast(f.dimensions as map(varchar, json)))) end
-            as dimension_entries
-    from typed
+            then list_sort(map_entries(coalesce(
+                dimensions_map, cast(f.dimensions as map(varchar, json))))) end as dimension_entries
+    from objects
 ),
 checked as (
     select *,
@@ -196,8 +211,10 @@ checked as (
             when a.value_type = 'NULL' then null
             when a.value_type not in ('BIGINT', 'UBIGINT', 'HUGEINT', 'DOUBLE', 'VARCHAR')
                 then 'attribute ''' || a.name || ''' must be a number or a numeric string'
-            when th_decimal_problem(a.value_text) is not null
-                then 'attribute ''' || a.name || ''' ' || th_decimal_problem(a.value_text)
+            -- A JSON integer (BIGINT, UBIGINT) is always exact at 12 places: no text checks.
+            when a.value_type in ('BIGINT', 'UBIGINT') then null
+            when th_decimal_problem(a.value_text, a.value) is not null
+                then 'attribute ''' || a.name || ''' ' || th_decimal_problem(a.value_text, a.value)
                      || ': ' || to_json(a.value_text)::varchar
         end), lambda p: p is not null) as attribute_problems,
         list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') not in ('VARCHAR', 'NULL'))
@@ -217,9 +234,8 @@ fingerprinted as (
                 list_transform(
                     case when attributes_type = 'OBJECT' then list_sort(attribute_entries)
                          else attribute_entries end,
-                    lambda a: [a.name, a.value_type, coalesce(
-                        try_cast(try_cast(trim(a.value_text) as decimal(38, 12)) as varchar),
-                        a.value_text), a.unit])::varchar,
+                    lambda a: [a.name, a.value_type, coalesce(a.value::varchar, a.value_text),
+                               a.unit])::varchar,
                 dimensions_type,
                 list_transform(dimension_entries, lambda d: [d.key, d.value::varchar])::varchar))
         end as payload_fingerprint
@@ -241,7 +257,7 @@ select
     -- An explicit null attribute or dimension is absent (SEMANTICS, values).
     coalesce(case when not repeats_attribute then map_from_entries(list_transform(
         list_filter(attribute_entries, lambda a: a.value_type <> 'NULL'),
-        lambda a: {'key': a.name, 'value': try_cast(trim(a.value_text) as decimal(38, 12))})) end,
+        lambda a: {'key': a.name, 'value': a.value})) end,
         map()::map(varchar, decimal(38, 12))) as attributes,
     coalesce(map_from_entries(list_transform(
         list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') <> 'NULL'),
