@@ -118,14 +118,14 @@ def test_a_fault_keeps_the_groups_before_it_and_the_next_run_gives_one_pass(
     monkeypatch.setattr(ingestion, "GROUP_BYTES", 1)
     landing = build_landing(tmp_path)
     names = [f.name for f in ingestion.discover_landing_files(landing)[0]]
-    stage = ingestion._stage
+    stage = ingestion.stage_landing_files
 
-    def fail_on_fourth(con, file_seq, landing_file, prefix, summary):
-        if landing_file.name == names[3]:
+    def fail_on_fourth(con, files):
+        if any(landing_file.name == names[3] for _, landing_file in files):
             raise OSError("disk full")  # a fault outside the file, not a broken file
-        stage(con, file_seq, landing_file, prefix, summary)
+        return stage(con, files)
 
-    monkeypatch.setattr(ingestion, "_stage", fail_on_fourth)
+    monkeypatch.setattr(ingestion, "stage_landing_files", fail_on_fourth)
     with pytest.raises(OSError, match="disk full"):
         ingest_landing(warehouse, landing, RECEIVED_AT)
 
@@ -136,7 +136,7 @@ def test_a_fault_keeps_the_groups_before_it_and_the_next_run_gives_one_pass(
         "select count(*), count(distinct file_seq), max(file_seq) from raw.event_records"
     ).fetchall() == [(32, 3, 3)]  # 29 + 2 records, and the third file, rejected whole
 
-    monkeypatch.setattr(ingestion, "_stage", stage)
+    monkeypatch.setattr(ingestion, "stage_landing_files", stage)
     summary = ingest_landing(warehouse, landing, RECEIVED_AT)
     assert summary.files_already_ingested == names[:3]
     assert sorted(summary.files_ingested + list(summary.files_rejected)) == sorted(names[3:])

@@ -314,3 +314,29 @@ def test_attribute_numbers_of_every_json_type_are_exact_or_named(tmp_path):
     rows = ingested(landing, tmp_path / "warehouse.duckdb")
     got = [(row[14], row[12]["n"] if row[14] == "ACCEPTED" else row[15]) for row in rows]
     assert got == [(status, outcome) for _, status, outcome in NUMBER_LINES]
+
+
+def test_a_parquet_file_whose_pages_cannot_be_read_is_rejected_whole_beside_its_group(tmp_path):
+    # Its footer reads (the schema check passes); its pages do not. Files of one schema are
+    # read together, so the fault first fails the statement that reads all three.
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_parquet(landing / "a.parquet", [("a1", TS, "acc", "s", '{"a": 1}', None)], COLUMNS)
+    broken = write_parquet(
+        landing / "b.parquet",
+        [(f"b{i}", TS, "acc", "s", f'{{"a": {i}}}', None) for i in range(2000)],
+        COLUMNS,
+    )
+    body = bytearray(broken.read_bytes())
+    body[len(body) // 10 : len(body) // 2] = b"\xab" * (len(body) // 2 - len(body) // 10)
+    broken.write_bytes(bytes(body))
+    write_parquet(landing / "c.parquet", [("c1", TS, "acc", "s", '{"a": 3}', None)], COLUMNS)
+
+    rows = ingested(landing, tmp_path / "warehouse.duckdb")
+    assert [(row[1], row[14]) for row in rows] == [
+        ("a.parquet:1", "ACCEPTED"),
+        ("b.parquet:0", "INVALID"),
+        ("c.parquet:1", "ACCEPTED"),
+    ]
+    assert rows[1][15].startswith("b.parquet: not a readable Parquet file: ")
+    assert (rows[0][12], rows[2][12]) == ({"a": Decimal("1")}, {"a": Decimal("3")})

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from .landing import LandingFile, discover_landing_files
-from .readers import UnreadableFile, stage_landing_file
+from .readers import stage_landing_files
 from .records import classify_batch, ensure_raw_tables, prepare_batch
 
 __all__ = ["IngestionSummary", "ingest_landing", "ensure_raw_tables"]
@@ -68,37 +68,6 @@ def _file_groups(numbered: list) -> list[list]:
     return groups
 
 
-def _stage(
-    con: duckdb.DuckDBPyConnection,
-    file_seq: int,
-    landing: LandingFile,
-    prefix: str,
-    summary: IngestionSummary,
-) -> None:
-    problem = None
-    try:
-        stage_landing_file(con, file_seq, landing)
-    except UnreadableFile as error:
-        problem = f"{landing.name}: {error}"
-        # Nothing of a broken file is billed: drop what was staged before the fault.
-        con.execute("delete from batch_records where file_seq = ?", [file_seq])
-        summary.files_rejected[landing.name] = str(error)
-    else:
-        summary.files_ingested.append(landing.name)
-    con.execute(
-        "insert into batch_files values (?, ?, ?, ?, ?, ?, ?)",
-        [
-            file_seq,
-            landing.name,
-            landing.content_sha256,
-            prefix,
-            landing.file_format,
-            landing.size_bytes,
-            problem,
-        ],
-    )
-
-
 def ingest_landing(
     con: duckdb.DuckDBPyConnection, landing_dir: Path, received_at: datetime
 ) -> IngestionSummary:
@@ -117,17 +86,37 @@ def ingest_landing(
         "select coalesce(max(file_seq), 0) from raw.landing_files"
     ).fetchall()[0][0]
     numbered = list(enumerate(new, start=first_file_seq + 1))
-    # Parsed in groups of files of bounded size, in order, each group in its own
+    # Parsed in groups of files of bounded size, in order, each group written in its own
     # transaction: a group dedupes against raw.event_records, which already holds the groups
     # before it, so the statuses are those of one pass. One transaction for the whole
     # batch kept every group's staging tables until its commit (a replaced table stays
     # readable to a rollback): at 100M records, ~1.5 GB of spill a group until the end.
+    # Staging fills temp tables only, before the transaction (readers.stage_landing_files).
     for group in _file_groups(numbered):
+        prepare_batch(con)
+        problems = stage_landing_files(
+            con, [(file_seq, landing) for file_seq, (landing, _) in group]
+        )
+        for file_seq, (landing, prefix) in group:
+            problem = problems.get(file_seq)
+            if problem is None:
+                summary.files_ingested.append(landing.name)
+            else:
+                summary.files_rejected[landing.name] = problem
+            con.execute(
+                "insert into batch_files values (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    file_seq,
+                    landing.name,
+                    landing.content_sha256,
+                    prefix,
+                    landing.file_format,
+                    landing.size_bytes,
+                    None if problem is None else f"{landing.name}: {problem}",
+                ],
+            )
         con.execute("begin transaction")
         try:
-            prepare_batch(con)
-            for file_seq, (landing, prefix) in group:
-                _stage(con, file_seq, landing, prefix, summary)
             classify_batch(con, received_at)
             con.execute("commit")
         except BaseException:

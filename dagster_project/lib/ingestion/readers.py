@@ -67,8 +67,55 @@ def iter_jsonl_blocks(path: Path, compressed: bool) -> Iterator[pa.Table]:
         raise UnreadableFile(f"cannot read compressed file: {error}") from error
 
 
-def stage_landing_file(con: duckdb.DuckDBPyConnection, file_seq: int, landing: LandingFile) -> None:
-    """Insert the file's records into temp table batch_records; UnreadableFile if it is broken."""
+def stage_landing_files(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[int, LandingFile]]
+) -> dict[int, str]:
+    """Insert the records of a group's files into temp table batch_records.
+
+    Returns the files that cannot be read, by file_seq, with why: none of their records is
+    staged, as a broken file is rejected whole. Run outside a transaction: in one, DuckDB
+    aborts the whole transaction at a failed statement, so a file whose Parquet pages cannot
+    be decoded would fail the night instead of being rejected.
+    """
+    problems: dict[int, str] = {}
+    parquet: dict[tuple, list[tuple[int, Path]]] = {}
+    for file_seq, landing in files:
+        try:
+            if landing.file_format == "parquet":
+                parquet.setdefault(_parquet_schema(con, landing.path), []).append(
+                    (file_seq, landing.path)
+                )
+            else:
+                _stage_text_file(con, file_seq, landing)
+        except UnreadableFile as error:
+            _reject(con, problems, file_seq, error)
+    # The Parquet files of one schema are read by one statement, which DuckDB spreads over
+    # its threads (one thread reads a file of one row group): 2.8 s instead of 5.2 s for the
+    # eleven files of a 3.6M-record group. Should one be unreadable, each is read alone.
+    for schema, same in parquet.items():
+        try:
+            _stage_parquet(con, same, schema)
+        except UnreadableFile as error:
+            if len(same) == 1:
+                _reject(con, problems, same[0][0], error)
+                continue
+            for file_seq, path in same:
+                try:
+                    _stage_parquet(con, [(file_seq, path)], schema)
+                except UnreadableFile as alone:
+                    _reject(con, problems, file_seq, alone)
+    return problems
+
+
+def _reject(
+    con: duckdb.DuckDBPyConnection, problems: dict[int, str], file_seq: int, error: Exception
+) -> None:
+    # Nothing of a broken file is billed: drop what was staged before the fault.
+    con.execute("delete from batch_records where file_seq = ?", [file_seq])
+    problems[file_seq] = str(error)
+
+
+def _stage_text_file(con: duckdb.DuckDBPyConnection, file_seq: int, landing: LandingFile) -> None:
     if landing.file_format in ("jsonl", "jsonl.gz"):
         for table in iter_jsonl_blocks(landing.path, landing.file_format == "jsonl.gz"):
             # A relation over the block, not con.register(): inside a transaction DuckDB keeps
@@ -83,10 +130,8 @@ def stage_landing_file(con: duckdb.DuckDBPyConnection, file_seq: int, landing: L
                 where trim(raw_text, ' \t\r') <> ''
                 """,
             )
-    elif landing.file_format == "json":
-        _stage_json_array(con, file_seq, landing.path)
     else:
-        _stage_parquet(con, file_seq, landing.path)
+        _stage_json_array(con, file_seq, landing.path)
 
 
 def _stage_json_array(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) -> None:
@@ -111,15 +156,18 @@ def _stage_json_array(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path)
     )
 
 
-def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) -> None:
+def _parquet_schema(con: duckdb.DuckDBPyConnection, path: Path) -> tuple:
+    """The file's columns as Parquet describes them (files alike are read together), checked
+    against the columns a landing file may have."""
     try:
-        columns = dict(
-            con.execute("select name, type from parquet_schema(?)", [str(path)]).fetchall()[1:]
-        )
+        rows = con.execute(
+            "select * exclude (file_name) from parquet_schema(?) order by column_id", [str(path)]
+        ).fetchall()[1:]
     except duckdb.Error as error:
         raise UnreadableFile(f"not a readable Parquet file: {error}") from error
-    missing = [c for c in PARQUET_REQUIRED_COLUMNS if c not in columns]
-    unknown = sorted(set(columns) - set(PARQUET_REQUIRED_COLUMNS + PARQUET_OPTIONAL_COLUMNS))
+    names = [row[0] for row in rows]
+    missing = [c for c in PARQUET_REQUIRED_COLUMNS if c not in names]
+    unknown = sorted(set(names) - set(PARQUET_REQUIRED_COLUMNS + PARQUET_OPTIONAL_COLUMNS))
     if missing or unknown:
         problems = []
         if missing:
@@ -127,19 +175,29 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) ->
         if unknown:
             problems.append(f"unexpected column(s) {', '.join(unknown)}")
         raise UnreadableFile("wrong Parquet schema: " + "; ".join(problems))
+    return tuple(rows)
+
+
+def _stage_parquet(
+    con: duckdb.DuckDBPyConnection, files: list[tuple[int, Path]], schema: tuple
+) -> None:
+    columns = {row[0] for row in schema}
 
     def as_json(column: str) -> str:
         # Nested columns may be JSON text or native lists/structs/maps: both become JSON. A
         # merge patch onto {} drops the nulls at every depth of an object, as the JSON
-        # document the row stands for would have none (CONTRACT §1.1: a null is absent).
+        # document the row stands for would have none (CONTRACT §1.1: a null is absent);
+        # text that names no null needs none (the patch took a third of the staging time).
         quoted = f'"{column}"'
         if column not in columns:
             return "NULL"
+        text = f"try_cast({quoted} as varchar)"
         return (
-            f"json_merge_patch('{{}}', case when try_cast({quoted} as varchar) is not null "
-            f"and json_valid(try_cast({quoted} as varchar)) "
-            f"and left(ltrim(try_cast({quoted} as varchar)), 1) in ('{{', '[') "
-            f"then try_cast({quoted} as varchar)::JSON else to_json({quoted}) end)"
+            f"case when {text} is not null and json_valid({text}) "
+            f"and left(ltrim({text}), 1) in ('{{', '[') "
+            f"then case when contains({text}, 'null') "
+            f"then json_merge_patch('{{}}', {text}::JSON) else {text}::JSON end "
+            f"else json_merge_patch('{{}}', to_json({quoted})) end"
         )
 
     def scalar(column: str) -> str:
@@ -150,14 +208,15 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file_seq: int, path: Path) ->
         f"'{name}': {as_json(name) if name in ('attributes', 'dimensions') else scalar(name)}"
         for name in RECORD_FIELD_NAMES
     )
+    paths = [str(path) for _, path in files]
     try:
         con.execute(
             f"""
             insert into batch_records (file_seq, record_no, fields)
-            select ?, file_row_number + 1, {{{fields}}}
-            from read_parquet(?, file_row_number = true)
+            select $file_seqs[list_position($paths, filename)], file_row_number + 1, {{{fields}}}
+            from read_parquet($paths, file_row_number = true, filename = true)
             """,
-            [file_seq, str(path)],
+            {"file_seqs": [file_seq for file_seq, _ in files], "paths": paths},
         )
     except duckdb.Error as error:
         raise UnreadableFile(f"not a readable Parquet file: {error}") from error
