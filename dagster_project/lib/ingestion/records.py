@@ -109,7 +109,7 @@ create or replace temp macro th_is_numeric_text(t) as
 create or replace temp macro th_decimal_problem(t, d) as case
     when not th_is_numeric_text(t) then 'is not numeric'
     when lower(t) not like '%e%'
-         and length(rtrim(coalesce(regexp_extract(trim(t), '\.([0-9]*)', 1), ''), '0')) > 12
+         and length(rtrim(split_part(trim(t), '.', 2), '0')) > 12
         then 'has more than 12 decimal places'
     when d is null then 'is out of range'
 end;
@@ -219,8 +219,9 @@ checked as (
         end), lambda p: p is not null) as attribute_problems,
         list_filter(dimension_entries, lambda d: coalesce(json_type(d.value), 'NULL') not in ('VARCHAR', 'NULL'))
             as bad_dimensions,
-        len(list_distinct(list_transform(attribute_entries, lambda a: a.name)))
-            < len(attribute_entries) as repeats_attribute
+        -- Only a list can name an attribute twice (an object that does is no MAP, above).
+        attributes_type = 'ARRAY' and len(list_distinct(list_transform(
+            attribute_entries, lambda a: a.name))) < len(attribute_entries) as repeats_attribute
     from entries
 ),
 fingerprinted as (
