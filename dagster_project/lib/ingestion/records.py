@@ -100,9 +100,9 @@ create or replace temp macro th_repeated_key(keys) as case
     when len(keys) > len(list_distinct(keys))
         then list_filter(keys, lambda k, i: list_position(keys, k) < i)[1]
 end;
--- JSON numbers and numeric strings, read as exact decimals (JS Number() allows blanks); the
--- cast is null when the value is not one.
+-- A JSON number or numeric string as the exact decimal, null when it is not one.
 create or replace temp macro th_exact(v) as try_cast(trim(v->>'$') as decimal(38, 12));
+-- Numeric text as JS Number() reads it (blanks allowed).
 create or replace temp macro th_is_numeric_text(t) as
     regexp_full_match(trim(t), '[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?');
 -- t: the value's text; d: t cast to the exact decimal (null when it is not one).
