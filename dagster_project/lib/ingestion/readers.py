@@ -95,15 +95,12 @@ def stage_landing_files(
     for schema, same in parquet.items():
         try:
             _stage_parquet(con, same, schema)
-        except UnreadableFile as error:
-            if len(same) == 1:
-                _reject(con, problems, same[0][0], error)
-                continue
+        except UnreadableFile:
             for file_seq, path in same:
                 try:
                     _stage_parquet(con, [(file_seq, path)], schema)
-                except UnreadableFile as alone:
-                    _reject(con, problems, file_seq, alone)
+                except UnreadableFile as error:
+                    _reject(con, problems, file_seq, error)
     return problems
 
 
